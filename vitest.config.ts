@@ -1,0 +1,27 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: "unit",
+          include: ["test/unit/**/*.test.ts"],
+        },
+      },
+      {
+        test: {
+          name: "integration",
+          include: ["test/integration/**/*.test.ts"],
+          // One real control plane per run (etcd + kube-apiserver + kube-controller-manager), shared by
+          // every integration test file; each test uses its own tenant names and cleans up.
+          globalSetup: ["test/integration/globalSetup.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          // Two cores: more parallel files only contend with the API server for CPU.
+          maxWorkers: 2,
+        },
+      },
+    ],
+  },
+});
