@@ -2,11 +2,14 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
+    reporters: ["default", "./test/summaryReporter.ts"],
     projects: [
       {
         test: {
           name: "unit",
           include: ["test/unit/**/*.test.ts"],
+          // Unit tests first: they fail fast, before the control plane is worth waiting for.
+          sequence: { groupOrder: 0 },
         },
       },
       {
@@ -20,6 +23,7 @@ export default defineConfig({
           hookTimeout: 120_000,
           // Two cores: more parallel files only contend with the API server for CPU.
           maxWorkers: 2,
+          sequence: { groupOrder: 1 },
         },
       },
     ],

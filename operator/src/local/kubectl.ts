@@ -42,4 +42,7 @@ export function kubectl(target: KubectlTarget, args: string[], options: { input?
 export async function installCrds(target: KubectlTarget, crdsDir: string): Promise<void> {
   await kubectl(target, ["apply", "--server-side", "--field-manager=landlord-install", "-f", crdsDir]);
   await kubectl(target, ["wait", "--for=condition=Established", "--timeout=60s", "-f", crdsDir]);
+  // kubectl caches discovery on disk; the apply above cached it from before the CRDs existed, and
+  // category lookups (`kubectl get landlord`) never refresh on a miss. `api-resources` does.
+  await kubectl(target, ["api-resources", "--api-group=landlord.dev", "-o", "name"]);
 }

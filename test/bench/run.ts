@@ -1,0 +1,110 @@
+/**
+ * `npm run bench`: prints one table of figures and writes the same as JSON under bench/results/.
+ * Figures, never pass/fail: timing assertions flake on a noisy 2-core machine.
+ *
+ * Scenarios so far (the operator's own convergence, idle-write and memory scenarios arrive with the
+ * placement controller):
+ *  - control-plane start with cached binaries (landlord local up);
+ *  - the API server's floor for TenantPlacement writes: N server-side applies at a fixed
+ *    concurrency, the reference the operator's convergence will be measured against;
+ *  - zod validation of TenantPlacement specs, the cost paid at every boundary.
+ */
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir, totalmem } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import * as k8s from "@kubernetes/client-node";
+import { tenantPlacementSpec } from "../../operator/src/api/v1alpha1/index.ts";
+import { localDown, localUp } from "../../operator/src/local/controlPlane.ts";
+import { installCrds } from "../../operator/src/local/kubectl.ts";
+import { crdsDir, projectRoot } from "../../operator/src/local/paths.ts";
+
+interface Figure {
+  scenario: string;
+  n: number;
+  figure: string;
+  value: number;
+  unit: string;
+}
+
+const figures: Figure[] = [];
+const record = (figure: Figure): void => void figures.push(figure);
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
+async function inParallel<T>(items: T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < items.length) await work(items[next++] as T);
+    }),
+  );
+}
+
+function tenantSpec(i: number): { tenantId: string; costCenter: string; reportedSignals: Record<string, number> } {
+  return { tenantId: `bench-${i}`, costCenter: `cc-${i % 97}`, reportedSignals: { monthlyRevenueUSD: (i * 7919) % 300_000 } };
+}
+
+async function applyFloor(kc: k8s.KubeConfig, n: number, concurrency: number): Promise<void> {
+  const api = kc.makeApiClient(k8s.CustomObjectsApi);
+  const latencies: number[] = [];
+  const ids = Array.from({ length: n }, (_, i) => i);
+  const started = performance.now();
+  await inParallel(ids, concurrency, async (i) => {
+    const body = { apiVersion: "landlord.dev/v1alpha1", kind: "TenantPlacement", metadata: { name: `bench-${i}` }, spec: tenantSpec(i) };
+    const t0 = performance.now();
+    await api.patchClusterCustomObject(
+      { group: "landlord.dev", version: "v1alpha1", plural: "tenantplacements", name: `bench-${i}`, body, fieldManager: "bench", force: true },
+      k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.ServerSideApply),
+    );
+    latencies.push(performance.now() - t0);
+  });
+  const elapsed = performance.now() - started;
+  latencies.sort((a, b) => a - b);
+  const scenario = `apply TenantPlacements (concurrency ${concurrency})`;
+  record({ scenario, n, figure: "throughput", value: Math.round((n / elapsed) * 1000), unit: "objects/s" });
+  record({ scenario, n, figure: "p50 latency", value: Number(percentile(latencies, 50).toFixed(1)), unit: "ms" });
+  record({ scenario, n, figure: "p99 latency", value: Number(percentile(latencies, 99).toFixed(1)), unit: "ms" });
+}
+
+function validationThroughput(n: number): void {
+  const specs = Array.from({ length: n }, (_, i) => tenantSpec(i));
+  const started = performance.now();
+  for (const spec of specs) tenantPlacementSpec.parse(spec);
+  const elapsed = performance.now() - started;
+  record({ scenario: "zod-validate TenantPlacement specs", n, figure: "total", value: Number(elapsed.toFixed(1)), unit: "ms" });
+}
+
+async function main(): Promise<void> {
+  const machine = `${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+  validationThroughput(100_000);
+
+  const dir = mkdtempSync(join(tmpdir(), "landlord-bench-"));
+  const t0 = performance.now();
+  const state = await localUp({ dir, log: (line) => process.stderr.write(`${line}\n`) });
+  record({ scenario: "local control plane start (cached binaries)", n: 1, figure: "time to ready", value: Math.round(performance.now() - t0), unit: "ms" });
+  try {
+    await installCrds({ kubectl: join(state.binDir, "kubectl"), kubeconfig: state.kubeconfig }, crdsDir);
+    const kc = new k8s.KubeConfig();
+    kc.loadFromFile(state.kubeconfig);
+    await applyFloor(kc, 1_000, 16);
+  } finally {
+    await localDown({ dir });
+  }
+
+  process.stdout.write(`\nLandlord benchmarks — ${new Date().toISOString()} — ${machine}\n\n`);
+  const rows = figures.map((f) => [f.scenario, String(f.n), f.figure, `${f.value} ${f.unit}`]);
+  const widths = [0, 1, 2, 3].map((c) => Math.max(...rows.map((r) => r[c]?.length ?? 0), ["scenario", "N", "figure", "value"][c]?.length ?? 0));
+  const line = (cells: string[]): string => cells.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join("  ");
+  process.stdout.write(`${[line(["scenario", "N", "figure", "value"]), ...rows.map(line)].join("\n")}\n`);
+
+  const resultsDir = join(projectRoot, "bench", "results");
+  mkdirSync(resultsDir, { recursive: true });
+  const file = join(resultsDir, `bench-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
+  writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), machine, figures }, null, 2)}\n`);
+  process.stdout.write(`\nwrote ${file}\n`);
+}
+
+await main();
