@@ -21,8 +21,9 @@ export default defineConfig({
           globalSetup: ["test/integration/globalSetup.ts"],
           testTimeout: 120_000,
           hookTimeout: 120_000,
-          // Two cores: more parallel files only contend with the API server for CPU.
-          maxWorkers: 2,
+          // One file at a time: the operator tests run their own operator processes, and two operators
+          // reconciling one cluster without a shared lease would fight over it.
+          fileParallelism: false,
           sequence: { groupOrder: 1 },
         },
       },

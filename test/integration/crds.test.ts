@@ -1,11 +1,16 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { examplesDir } from "../../operator/src/local/paths.ts";
 import { invalidSpecs } from "../fixtures/invalid-specs.ts";
 import { k, kFails, kJson } from "./cluster.ts";
 
 describe("the Landlord CRDs on a real API server", () => {
+  // The examples would otherwise be placed by the operator tests that share this cluster.
+  afterAll(async () => {
+    await k(["delete", "--ignore-not-found", "--wait=false", "-f", examplesDir]);
+  });
+
   it("are established, in the landlord category, with short names", async () => {
     const crds = await kJson<{ items: { metadata: { name: string }; spec: { names: { categories?: string[]; shortNames?: string[] } } }[] }>([
       "get",

@@ -26,6 +26,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   await installCrds(cluster, crdsDir);
   project.provide("cluster", cluster);
   return async () => {
-    await localDown({ dir });
+    // LANDLORD_KEEP_TEST_LOGS=1 keeps the control plane's and operators' logs for a post-mortem.
+    await localDown({ dir, keepLogs: process.env.LANDLORD_KEEP_TEST_LOGS === "1" });
+    if (process.env.LANDLORD_KEEP_TEST_LOGS === "1") process.stderr.write(`landlord: test logs kept in ${dir}\n`);
   };
 }

@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { localCommand, LOCAL_HELP } from "./local.ts";
 import { devCommand, DEV_HELP } from "./dev.ts";
+import { operatorCommand, OPERATOR_HELP } from "./operator.ts";
 import { UsageError } from "./errors.ts";
 
 const HELP = `landlord — decides where each tenant of a multi-tenant SaaS lives
@@ -8,6 +9,7 @@ const HELP = `landlord — decides where each tenant of a multi-tenant SaaS live
 Usage: landlord <command> [options]     (also: kubectl landlord <command>)
 
 Commands:
+  operator            run the controller (against KUBECONFIG or in-cluster)
   dev                 start the local control plane, install the CRDs and the examples
   local up|down|env   manage the embedded local control plane (kube-apiserver + etcd)
 
@@ -17,6 +19,7 @@ Run "landlord <command> --help" for a command's options and an example.
 const COMMANDS: Record<string, { run: (args: string[]) => Promise<number>; help: string }> = {
   local: { run: localCommand, help: LOCAL_HELP },
   dev: { run: devCommand, help: DEV_HELP },
+  operator: { run: operatorCommand, help: OPERATOR_HELP },
 };
 
 /** Runs one CLI invocation and returns its exit code; errors become one clear line on stderr. */

@@ -1,0 +1,41 @@
+import { pino } from "pino";
+import { parseConfig } from "../config.ts";
+import { startOperator } from "../controller/manager.ts";
+
+export const OPERATOR_HELP = `Usage: landlord operator [options]
+
+Runs the Landlord controller against the cluster in KUBECONFIG (or in-cluster credentials).
+
+Options (each also as env LANDLORD_<NAME>, e.g. LANDLORD_CONCURRENCY):
+  --kubeconfig PATH         kubeconfig to use (default: KUBECONFIG, then in-cluster)
+  --provisioner plan|pulumi provisioner for AWS tiers (default plan)
+  --leader-elect            hold a coordination.k8s.io Lease before reconciling
+  --lease-name NAME         (default landlord-leader)   --lease-namespace NS (default POD_NAMESPACE or landlord-system)
+  --concurrency N           reconciles in parallel (default 8)
+  --metrics-port PORT       Prometheus metrics on /metrics (default 8080)
+  --health-port PORT        /healthz and /readyz (default 8081)
+  --log-level LEVEL         trace|debug|info|warn|error (default info)
+
+Example:
+  eval "$(npx landlord local env)" && npx landlord operator --metrics-port 9090 --health-port 9091
+`;
+
+export async function operatorCommand(args: string[]): Promise<number> {
+  const parsed = parseConfig(args, process.env);
+  if (!parsed.ok) {
+    process.stderr.write(`landlord operator: ${parsed.error}\n`);
+    return 2;
+  }
+  const config = parsed.config;
+  const log = pino({ level: config.logLevel, base: { component: "landlord" } });
+  const operator = await startOperator(config, log);
+  log.info({ metricsPort: operator.metricsPort, healthPort: operator.healthPort, identity: config.identity }, "Operator started");
+  const onSignal = (signal: string): void => {
+    log.info({ signal }, "Shutting down");
+    void operator.stop();
+  };
+  process.once("SIGTERM", () => onSignal("SIGTERM"));
+  process.once("SIGINT", () => onSignal("SIGINT"));
+  await operator.done;
+  return 0;
+}

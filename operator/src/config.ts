@@ -1,0 +1,220 @@
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import { z } from "zod";
+
+/**
+ * The operator's configuration, from flags and environment (flags win). The only module that reads
+ * configuration from the environment: everything else receives an OperatorConfig.
+ */
+
+export const PROVISIONERS = ["plan", "pulumi"] as const;
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+// Nanoseconds per unit: summing integer nanoseconds (as Go does) keeps "1.001s" exactly 1001 ms.
+const UNIT_NS = { ms: 1e6, s: 1e9, m: 6e10, h: 3.6e12 } as const;
+const DURATION_PART = /(\d*)(?:\.(\d*))?(ms|s|m|h)/y;
+
+/**
+ * Parses a Go duration ("1h30m", "15s", "500ms", "1.5h", "0") into milliseconds. Only the units the
+ * operator uses (ms, s, m, h) are accepted, and no sign: there is no use for a negative duration.
+ * Throws a RangeError naming the value otherwise.
+ */
+export function parseDuration(text: string): number {
+  if (text === "0") return 0;
+  const invalid = (): RangeError => new RangeError(`invalid duration "${text}": expected a duration such as 500ms, 15s, 5m or 1h30m (units ms, s, m, h)`);
+  if (text === "") throw invalid();
+  let ns = 0;
+  let at = 0;
+  while (at < text.length) {
+    DURATION_PART.lastIndex = at;
+    const match = DURATION_PART.exec(text);
+    const [whole = "", fraction = "", unit] = match?.slice(1) ?? [];
+    if (!match || (whole === "" && fraction === "")) throw invalid();
+    const size = UNIT_NS[unit as keyof typeof UNIT_NS];
+    ns += Number(whole || "0") * size + Math.round((Number(fraction || "0") * size) / 10 ** fraction.length);
+    at = DURATION_PART.lastIndex;
+  }
+  if (!Number.isFinite(ns)) throw invalid();
+  return ns / 1e6;
+}
+
+/** Go-style, for messages: 5_400_000 → "1h30m", 1500 → "1.5s", 250 → "250ms". */
+export function formatDuration(ms: number): string {
+  if (ms === 0) return "0s";
+  if (ms < 1000) return `${Number(ms.toFixed(3))}ms`;
+  const hours = Math.floor(ms / 3_600_000);
+  const minutes = Math.floor((ms % 3_600_000) / 60_000);
+  const seconds = Number(((ms % 60_000) / 1000).toFixed(3));
+  return `${hours ? `${hours}h` : ""}${minutes ? `${minutes}m` : ""}${seconds ? `${seconds}s` : ""}`;
+}
+
+const wholeNumber = (min: number, max: number) =>
+  z.string().regex(/^\d+$/).transform(Number).pipe(z.number().int().min(min).max(max));
+
+const durationMs = z.string().transform((text, ctx) => {
+  try {
+    const ms = parseDuration(text);
+    if (ms > 0) return ms;
+  } catch {
+    // Reported below with the option's name.
+  }
+  ctx.addIssue({ code: "custom", message: "not a positive duration" });
+  return z.NEVER;
+});
+
+const bool = z.string().transform((text, ctx) => {
+  const lower = text.toLowerCase();
+  if (["true", "1", "t", "yes"].includes(lower)) return true;
+  if (["false", "0", "f", "no"].includes(lower)) return false;
+  ctx.addIssue({ code: "custom", message: "not a boolean" });
+  return z.NEVER;
+});
+
+const dnsLabel = z.string().max(63).regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
+const dnsSubdomain = z.string().max(253).regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/);
+
+const configSchema = z.object({
+  kubeconfig: z.string().min(1).optional(),
+  provisioner: z.enum(PROVISIONERS),
+  leaderElect: z.boolean(),
+  leaseName: z.string(),
+  leaseNamespace: z.string(),
+  leaseDurationMs: z.number().positive(),
+  renewDeadlineMs: z.number().positive(),
+  retryPeriodMs: z.number().positive(),
+  metricsPort: z.number().int(),
+  healthPort: z.number().int(),
+  bindAddress: z.string(),
+  concurrency: z.number().int(),
+  resyncPeriodMs: z.number().positive(),
+  logLevel: z.enum(LOG_LEVELS),
+  identity: z.string().min(1),
+});
+
+export type OperatorConfig = z.infer<typeof configSchema>;
+type Key = keyof OperatorConfig;
+
+interface OptionSpec {
+  key: Key;
+  flag: string;
+  /** What is allowed, for the error line: "expected <this>, got ...". */
+  expected: string;
+  schema: z.ZodType<unknown, string>;
+  boolean?: true;
+  /** A conventional environment variable read after LANDLORD_<NAME> (KUBECONFIG, POD_NAMESPACE). */
+  fallbackEnv?: string;
+  fallback: (deps: ConfigDeps) => string | undefined;
+}
+
+const PORT_EXPECTED = "a port number from 0 to 65535 (0 picks a free port)";
+const DURATION_EXPECTED = "a positive duration such as 500ms, 15s, 5m or 1h30m";
+
+const OPTIONS: OptionSpec[] = [
+  { key: "kubeconfig", flag: "kubeconfig", expected: "a path to a kubeconfig file", schema: z.string().min(1), fallbackEnv: "KUBECONFIG", fallback: () => undefined },
+  { key: "provisioner", flag: "provisioner", expected: `one of ${PROVISIONERS.join(", ")}`, schema: z.enum(PROVISIONERS), fallback: () => "plan" },
+  { key: "leaderElect", flag: "leader-elect", expected: "true or false", schema: bool, boolean: true, fallback: () => "false" },
+  { key: "leaseName", flag: "lease-name", expected: "a DNS subdomain name (lowercase letters, digits, '-' and '.')", schema: dnsSubdomain, fallback: () => "landlord-leader" },
+  { key: "leaseNamespace", flag: "lease-namespace", expected: "a namespace name (a DNS label: lowercase letters, digits and '-', at most 63)", schema: dnsLabel, fallbackEnv: "POD_NAMESPACE", fallback: () => "landlord-system" },
+  { key: "leaseDurationMs", flag: "lease-duration", expected: DURATION_EXPECTED, schema: durationMs, fallback: () => "15s" },
+  { key: "renewDeadlineMs", flag: "renew-deadline", expected: DURATION_EXPECTED, schema: durationMs, fallback: () => "10s" },
+  { key: "retryPeriodMs", flag: "retry-period", expected: DURATION_EXPECTED, schema: durationMs, fallback: () => "2s" },
+  { key: "metricsPort", flag: "metrics-port", expected: PORT_EXPECTED, schema: wholeNumber(0, 65535), fallback: () => "8080" },
+  { key: "healthPort", flag: "health-port", expected: PORT_EXPECTED, schema: wholeNumber(0, 65535), fallback: () => "8081" },
+  { key: "bindAddress", flag: "bind-address", expected: "an IP address such as 0.0.0.0, 127.0.0.1 or ::", schema: z.union([z.ipv4(), z.ipv6(), z.literal("localhost")]), fallback: () => "0.0.0.0" },
+  { key: "concurrency", flag: "concurrency", expected: "a whole number from 1 to 64", schema: wholeNumber(1, 64), fallback: () => "8" },
+  { key: "resyncPeriodMs", flag: "resync-period", expected: DURATION_EXPECTED, schema: durationMs, fallback: () => "10m" },
+  { key: "logLevel", flag: "log-level", expected: `one of ${LOG_LEVELS.join(", ")}`, schema: z.enum(LOG_LEVELS), fallback: () => "info" },
+  { key: "identity", flag: "identity", expected: "a non-empty name for this replica", schema: z.string().trim().min(1), fallback: (deps) => `${deps.hostname()}_${deps.suffix()}` },
+];
+
+export const envName = (flag: string): string => `LANDLORD_${flag.toUpperCase().replaceAll("-", "_")}`;
+
+export interface ConfigDeps {
+  hostname: () => string;
+  /** Random suffix of the default identity, so two replicas on one host never share it. */
+  suffix: () => string;
+}
+
+const defaultDeps: ConfigDeps = { hostname, suffix: () => randomBytes(4).toString("hex") };
+
+export type ParseConfigResult = { ok: true; config: OperatorConfig } | { ok: false; error: string };
+
+/** Where a value came from, to name it in an error: "--concurrency", "LANDLORD_CONCURRENCY". */
+type Source = { name: string; raw: string };
+
+export function parseConfig(argv: string[], env: Record<string, string | undefined>, deps: ConfigDeps = defaultDeps): ParseConfigResult {
+  const flags = readFlags(argv);
+  if (!flags.ok) return flags;
+  const values: Record<string, unknown> = {};
+  const sources = new Map<Key, Source>();
+  for (const option of OPTIONS) {
+    const source = pick(option, flags.values, env);
+    const raw = source?.raw ?? option.fallback(deps);
+    if (raw === undefined) continue;
+    const parsed = option.schema.safeParse(raw);
+    if (!parsed.success) {
+      const got = source?.raw === "" ? "an empty value" : JSON.stringify(raw);
+      return { ok: false, error: `${source?.name ?? `--${option.flag}`}: expected ${option.expected}, got ${got}` };
+    }
+    values[option.key] = parsed.data;
+    sources.set(option.key, source ?? { name: `--${option.flag}`, raw });
+  }
+  const config = configSchema.safeParse(values);
+  // The option parsers above produce exactly the schema's types; this can only fail on a bug here.
+  if (!config.success) return { ok: false, error: `invalid configuration: ${z.prettifyError(config.error).replaceAll("\n", "; ")}` };
+  const conflict = checkCombination(config.data, (key) => sources.get(key) as Source);
+  return conflict ? { ok: false, error: conflict } : { ok: true, config: config.data };
+}
+
+function pick(option: OptionSpec, flags: Map<string, string>, env: Record<string, string | undefined>): Source | undefined {
+  const flag = flags.get(option.flag);
+  if (flag !== undefined) return { name: `--${option.flag}`, raw: flag };
+  // An empty variable counts as unset (as client-go treats KUBECONFIG): charts and shells often
+  // define a variable with no value to mean "use the default".
+  for (const name of [envName(option.flag), option.fallbackEnv]) {
+    const raw = name === undefined ? undefined : env[name];
+    if (name !== undefined && raw) return { name, raw };
+  }
+  return undefined;
+}
+
+/** Rules between options: client-go's leader election refuses the same combinations. */
+function checkCombination(config: OperatorConfig, source: (key: Key) => Source): string | undefined {
+  if (config.renewDeadlineMs >= config.leaseDurationMs) {
+    return `${source("renewDeadlineMs").name}: expected a duration shorter than the lease duration (${formatDuration(config.leaseDurationMs)}), so a replica gives up leading before another may take over, got "${source("renewDeadlineMs").raw}"`;
+  }
+  if (config.retryPeriodMs * 1.2 >= config.renewDeadlineMs) {
+    return `${source("retryPeriodMs").name}: expected a duration under the renew deadline ÷ 1.2 (${formatDuration(config.renewDeadlineMs / 1.2)}), so a failed renewal is retried before the deadline, got "${source("retryPeriodMs").raw}"`;
+  }
+  if (config.leaseDurationMs < 1000) {
+    return `${source("leaseDurationMs").name}: expected at least 1s (a Lease counts whole seconds), got "${source("leaseDurationMs").raw}"`;
+  }
+  if (config.metricsPort !== 0 && config.metricsPort === config.healthPort) {
+    return `${source("healthPort").name}: expected a port other than the metrics port, got "${source("healthPort").raw}"`;
+  }
+  return undefined;
+}
+
+type FlagResult = { ok: true; values: Map<string, string> } | { ok: false; error: string };
+
+/** Go-flag style: --name=value, --name value; a boolean flag alone means true (--leader-elect). */
+function readFlags(argv: string[]): FlagResult {
+  const byFlag = new Map(OPTIONS.map((option) => [option.flag, option]));
+  const values = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const match = /^--?([a-z][a-z0-9-]*)(?:=(.*))?$/s.exec(arg);
+    if (!match) return { ok: false, error: `unexpected argument ${JSON.stringify(arg)}: options look like --name=value` };
+    const name = match[1] as string;
+    const option = byFlag.get(name);
+    if (!option) return { ok: false, error: `--${name}: unknown option; known options are ${OPTIONS.map((o) => `--${o.flag}`).join(", ")}` };
+    let value = match[2];
+    if (value === undefined) {
+      if (option.boolean) value = "true";
+      else if (i + 1 < argv.length) value = argv[++i] as string;
+      else return { ok: false, error: `--${name}: expected ${option.expected}, got nothing` };
+    }
+    values.set(name, value);
+  }
+  return { ok: true, values };
+}

@@ -1,0 +1,157 @@
+import type { KubeObject } from "../kube/client.ts";
+import type { Quota } from "../api/v1alpha1/index.ts";
+import { LABELS, poolLabels, tenantLabels } from "./labels.ts";
+import { tenantNamespace } from "./names.ts";
+import { mergeQuota } from "../placement/quantity.ts";
+
+/** Names of the objects Landlord keeps inside every namespace it manages. */
+export const CHILD_NAMES = {
+  quota: "landlord-quota",
+  limits: "landlord-defaults",
+  networkPolicy: "landlord-default-deny",
+  adminBinding: "landlord-tenant-admins",
+  registry: "landlord-tenants",
+} as const;
+
+/** Quota of a namespace tier when neither the tenant nor its policy sets one. */
+export const DEFAULT_NAMESPACE_QUOTA: Required<Quota> = { cpu: "4", memory: "8Gi", storage: "50Gi", pods: 50 };
+
+export interface TenantIdentity {
+  tenantId: string;
+  costCenter: string;
+  tags?: Record<string, string>;
+}
+
+export interface Admin {
+  kind: "User" | "Group" | "ServiceAccount";
+  name: string;
+  namespace?: string;
+}
+
+function quotaHard(quota: Quota): Record<string, string> {
+  const hard: Record<string, string> = {};
+  if (quota.cpu !== undefined) hard["requests.cpu"] = String(quota.cpu);
+  if (quota.memory !== undefined) hard["requests.memory"] = String(quota.memory);
+  if (quota.storage !== undefined) hard["requests.storage"] = String(quota.storage);
+  if (quota.pods !== undefined) hard.pods = String(quota.pods);
+  return hard;
+}
+
+function namespaced(kind: string, apiVersion: string, name: string, namespace: string, labels: Record<string, string>, body: Record<string, unknown>): KubeObject {
+  return { apiVersion, kind, metadata: { name, namespace, labels }, ...body };
+}
+
+/**
+ * Pods that do not say what they request still count against the quota: the LimitRange gives them
+ * modest defaults instead of having the quota reject them outright.
+ */
+function limitRange(namespace: string, labels: Record<string, string>): KubeObject {
+  return namespaced("LimitRange", "v1", CHILD_NAMES.limits, namespace, labels, {
+    spec: {
+      limits: [{ type: "Container", defaultRequest: { cpu: "100m", memory: "128Mi" }, default: { cpu: "1", memory: "512Mi" } }],
+    },
+  });
+}
+
+/** Default deny for ingress, except from the namespace itself and from namespaces labelled as ingress. */
+function defaultDeny(namespace: string, labels: Record<string, string>): KubeObject {
+  return namespaced("NetworkPolicy", "networking.k8s.io/v1", CHILD_NAMES.networkPolicy, namespace, labels, {
+    spec: {
+      podSelector: {},
+      policyTypes: ["Ingress"],
+      ingress: [{ from: [{ podSelector: {} }, { namespaceSelector: { matchLabels: { [LABELS.ingress]: "true" } } }] }],
+    },
+  });
+}
+
+/** Everything the namespace tier owns, in creation order (the Namespace first). */
+export function namespaceTierObjects(options: { tenant: TenantIdentity; quota: Quota; admins?: Admin[] }): KubeObject[] {
+  const { tenant } = options;
+  const namespace = tenantNamespace(tenant.tenantId);
+  const labels = tenantLabels({ ...tenant, tier: "namespace" });
+  const objects: KubeObject[] = [
+    { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace, labels } },
+    namespaced("ResourceQuota", "v1", CHILD_NAMES.quota, namespace, labels, { spec: { hard: quotaHard(options.quota) } }),
+    limitRange(namespace, labels),
+    defaultDeny(namespace, labels),
+  ];
+  if (options.admins && options.admins.length > 0) {
+    objects.push(
+      namespaced("RoleBinding", "rbac.authorization.k8s.io/v1", CHILD_NAMES.adminBinding, namespace, labels, {
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "admin" },
+        subjects: options.admins.map((admin) =>
+          admin.kind === "ServiceAccount"
+            ? { kind: "ServiceAccount", name: admin.name, namespace: admin.namespace ?? namespace }
+            : { kind: admin.kind, name: admin.name, apiGroup: "rbac.authorization.k8s.io" },
+        ),
+      }),
+    );
+  }
+  return objects;
+}
+
+/** One member's entry in a shard's landlord-tenants ConfigMap, read by the application or gateway. */
+export interface RegistryEntry {
+  tenantId: string;
+  costCenter: string;
+  quota: Quota;
+  tier: "pooled";
+}
+
+/**
+ * The registry entry of a pooled tenant. Key order is fixed so the JSON text is a stable
+ * fingerprint: the tenant reconciler compares it to decide whether the pool must rewrite it.
+ */
+export function registryEntry(tenant: TenantIdentity & { quota?: Quota }, defaults: Quota): RegistryEntry {
+  const merged = mergeQuota(tenant.quota ?? {}, defaults);
+  const quota: Quota = {};
+  for (const key of ["cpu", "memory", "storage", "pods"] as const) if (merged[key] !== undefined) quota[key] = merged[key];
+  return { tenantId: tenant.tenantId, costCenter: tenant.costCenter, quota, tier: "pooled" };
+}
+
+/** Everything a pool shard owns: namespace, summed quota, defaults, default deny and the registry. */
+export function shardObjects(options: {
+  pool: string;
+  index: number;
+  namespace: string;
+  quota: Quota;
+  members: RegistryEntry[];
+  nodeSelector?: Record<string, string>;
+}): KubeObject[] {
+  const labels = poolLabels(options.pool, options.index);
+  const annotations = options.nodeSelector && Object.keys(options.nodeSelector).length > 0
+    ? {
+        // Read by the PodNodeSelector admission plugin where the cluster enables it.
+        "scheduler.alpha.kubernetes.io/node-selector": Object.entries(options.nodeSelector)
+          .sort(([a], [b]) => a.localeCompare(b))
+          .map(([k, v]) => `${k}=${v}`)
+          .join(","),
+      }
+    : undefined;
+  const data = Object.fromEntries(
+    [...options.members].sort((a, b) => a.tenantId.localeCompare(b.tenantId)).map((entry) => [entry.tenantId, JSON.stringify(entry)]),
+  );
+  return [
+    { apiVersion: "v1", kind: "Namespace", metadata: { name: options.namespace, labels, ...(annotations ? { annotations } : {}) } },
+    namespaced("ResourceQuota", "v1", CHILD_NAMES.quota, options.namespace, labels, { spec: { hard: quotaHard(options.quota) } }),
+    limitRange(options.namespace, labels),
+    defaultDeny(options.namespace, labels),
+    namespaced("ConfigMap", "v1", CHILD_NAMES.registry, options.namespace, labels, { data }),
+  ];
+}
+
+/** Parses a shard's registry ConfigMap; entries that are not valid JSON are skipped (and reported). */
+export function readRegistry(configMap: KubeObject | undefined): { entries: RegistryEntry[]; invalid: string[] } {
+  const data = (configMap?.data ?? {}) as Record<string, string>;
+  const entries: RegistryEntry[] = [];
+  const invalid: string[] = [];
+  for (const [key, value] of Object.entries(data)) {
+    try {
+      const parsed = JSON.parse(value) as RegistryEntry;
+      entries.push({ ...parsed, tenantId: key });
+    } catch {
+      invalid.push(key);
+    }
+  }
+  return { entries, invalid };
+}

@@ -1,0 +1,108 @@
+import type { Logger } from "pino";
+import { ApiError, type KubeObject } from "../kube/client.ts";
+import { FINALIZER_FIELD_MANAGER, STATUS_FIELD_MANAGER, type Kind, type Resources } from "../kube/resources.ts";
+import type { ObjectStore } from "../kube/store.ts";
+import { isSubset } from "../placement/compare.ts";
+import { jsonEqual } from "./conditions.ts";
+import { LABELS, MANAGED_BY_VALUE } from "./labels.ts";
+
+export interface EventRecorder {
+  record(object: KubeObject, type: "Normal" | "Warning", reason: string, message: string): void;
+}
+
+/** Counters the reconcilers bump; implemented by the metrics module, a no-op in unit tests. */
+export interface ControllerMetrics {
+  move(from: string, to: string, outcome: string): void;
+}
+
+/** Everything a reconcile needs; the reconcilers themselves hold no state. */
+export interface ControllerContext {
+  store: ObjectStore;
+  resources: Resources;
+  log: Logger;
+  events: EventRecorder;
+  metrics: ControllerMetrics;
+  now(): Date;
+  enqueue(key: string): void;
+  /** Tenants a pool could not seat, with why: the pool reconciler writes, the tenant reconciler reads. */
+  unplaceable: Map<string, string>;
+}
+
+export const tenantKey = (tenantId: string): string => `tenant/${tenantId}`;
+export const poolKey = (pool: string): string => `pool/${pool}`;
+
+/** A name Landlord wants is taken by an object it did not create: it is never adopted. */
+export class ForeignObjectError extends Error {
+  override name = "ForeignObjectError";
+}
+
+export const isManaged = (object: KubeObject | undefined): boolean => object?.metadata.labels?.[LABELS.managedBy] === MANAGED_BY_VALUE;
+
+/**
+ * Server-side applies `desired` unless the store's copy already contains it (so an idle cluster
+ * sees no writes). Before creating a Namespace the store has not seen, it checks the live cluster:
+ * the informers only watch Landlord's own objects, and someone else's namespace is never taken over.
+ */
+export async function applyIfChanged(ctx: ControllerContext, desired: KubeObject): Promise<{ changed: boolean; object: KubeObject }> {
+  const kind = desired.kind as Kind;
+  const cached = ctx.store.get(kind, desired.metadata.name, desired.metadata.namespace);
+  if (cached && isSubset(desired, cached) && ownedMapsMatch(desired, cached)) return { changed: false, object: cached };
+  if (!cached && kind === "Namespace") {
+    const live = await ctx.resources.get(kind, desired.metadata.name);
+    if (live && !isManaged(live)) {
+      throw new ForeignObjectError(`namespace ${desired.metadata.name} exists and was not created by Landlord; rename or remove it`);
+    }
+  }
+  const object = await ctx.resources.apply(desired);
+  ctx.store.upsert(kind, { ...object, kind });
+  return { changed: true, object };
+}
+
+/**
+ * Maps whose every key Landlord owns: a key the desired object no longer has must be removed, which
+ * a subset comparison cannot see (a registry entry of a departed tenant, a dropped quota key).
+ */
+const OWNED_MAPS: Partial<Record<Kind, string[][]>> = { ConfigMap: [["data"]], ResourceQuota: [["spec", "hard"]] };
+
+function at(object: unknown, path: string[]): Record<string, unknown> {
+  let value: unknown = object;
+  for (const key of path) value = typeof value === "object" && value !== null ? (value as Record<string, unknown>)[key] : undefined;
+  return typeof value === "object" && value !== null ? (value as Record<string, unknown>) : {};
+}
+
+function ownedMapsMatch(desired: KubeObject, actual: KubeObject): boolean {
+  for (const path of OWNED_MAPS[desired.kind as Kind] ?? []) {
+    const wanted = at(desired, path);
+    for (const key of Object.keys(at(actual, path))) if (!(key in wanted)) return false;
+  }
+  return true;
+}
+
+/** Writes `status` through the status subresource, only when it differs from what is stored. */
+export async function applyStatus(ctx: ControllerContext, object: KubeObject, status: Record<string, unknown>): Promise<boolean> {
+  if (jsonEqual(object.status, status)) return false;
+  const kind = object.kind as Kind;
+  const written = await ctx.resources.apply(
+    { apiVersion: object.apiVersion, kind: object.kind, metadata: { name: object.metadata.name, ...(object.metadata.namespace ? { namespace: object.metadata.namespace } : {}) }, status },
+    { fieldManager: STATUS_FIELD_MANAGER, subresource: "status" },
+  );
+  ctx.store.upsert(kind, { ...written, kind });
+  return true;
+}
+
+/** Adds or removes Landlord's finalizer by applying exactly that field under its own manager. */
+export async function setFinalizer(ctx: ControllerContext, object: KubeObject, finalizer: string, present: boolean): Promise<void> {
+  const has = object.metadata.finalizers?.includes(finalizer) ?? false;
+  if (has === present) return;
+  const kind = object.kind as Kind;
+  try {
+    const written = await ctx.resources.apply(
+      { apiVersion: object.apiVersion, kind: object.kind, metadata: { name: object.metadata.name, ...(present ? { finalizers: [finalizer] } : {}) } },
+      { fieldManager: FINALIZER_FIELD_MANAGER },
+    );
+    ctx.store.upsert(kind, { ...written, kind });
+  } catch (error) {
+    // Removing the last finalizer of a deleted object makes it vanish; the apply may then 404.
+    if (!(error instanceof ApiError && error.notFound && !present)) throw error;
+  }
+}

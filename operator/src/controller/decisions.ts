@@ -1,0 +1,85 @@
+import { API_VERSION, TIER_RANK, type PlacementDecisionSpec, type PlacementDecisionStatus, type Tier } from "../api/v1alpha1/index.ts";
+import type { KubeObject } from "../kube/client.ts";
+import { STATUS_FIELD_MANAGER } from "../kube/resources.ts";
+import type { TierChoice } from "./desiredTier.ts";
+import { compact } from "./conditions.ts";
+import type { ControllerContext } from "./context.ts";
+import { LABELS } from "./labels.ts";
+import { decisionName, decisionSequence } from "./names.ts";
+
+export interface DecisionObject extends KubeObject {
+  spec: PlacementDecisionSpec;
+  status?: PlacementDecisionStatus;
+}
+
+export function decisionsOf(ctx: ControllerContext, tenantId: string): DecisionObject[] {
+  return ctx.store.byLabel<DecisionObject>("PlacementDecision", LABELS.tenant, tenantId);
+}
+
+/** The tenant's move that has no outcome yet, if any (at most one is ever open). */
+export function openDecision(ctx: ControllerContext, tenantId: string): DecisionObject | undefined {
+  return decisionsOf(ctx, tenantId)
+    .filter((d) => !d.status?.outcome)
+    .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))
+    .at(-1);
+}
+
+function nextSequence(ctx: ControllerContext, tenantId: string): number {
+  let max = 0;
+  for (const decision of decisionsOf(ctx, tenantId)) max = Math.max(max, decisionSequence(tenantId, decision.metadata.name) ?? 0);
+  return max + 1;
+}
+
+/** Creates the immutable record of a move and marks its first step as started. */
+export async function recordDecision(
+  ctx: ControllerContext,
+  options: { tenant: KubeObject; tenantId: string; from: Tier | undefined; choice: TierChoice; policy?: { name: string; generation: number } },
+): Promise<DecisionObject> {
+  const { tenantId, from, choice } = options;
+  const now = ctx.now().toISOString();
+  const name = decisionName(tenantId, nextSequence(ctx, tenantId));
+  const spec: PlacementDecisionSpec = compact({
+    tenant: tenantId,
+    from,
+    to: choice.tier,
+    trigger: choice.trigger,
+    rule: choice.reason,
+    policy: options.policy,
+    requestedAt: now,
+  }) as PlacementDecisionSpec;
+  const created = await ctx.resources.create<DecisionObject>({
+    apiVersion: API_VERSION,
+    kind: "PlacementDecision",
+    metadata: { name, labels: { [LABELS.tenant]: tenantId } },
+    spec,
+  });
+  ctx.store.upsert("PlacementDecision", { ...created, kind: "PlacementDecision" });
+  const withStatus = await writeDecisionStatus(ctx, { ...created, kind: "PlacementDecision" }, { steps: [{ name: "Provisioning", startedAt: now }] });
+  const verb = from === undefined ? "Placing" : TIER_RANK[choice.tier] > TIER_RANK[from] ? "Promoting" : "Demoting";
+  ctx.events.record(options.tenant, "Normal", verb, `${name}: ${from ?? "(new)"} → ${choice.tier} (${choice.trigger}: ${choice.reason})`);
+  return withStatus;
+}
+
+export async function writeDecisionStatus(ctx: ControllerContext, decision: DecisionObject, status: PlacementDecisionStatus): Promise<DecisionObject> {
+  const written = await ctx.resources.apply<DecisionObject>(
+    { apiVersion: API_VERSION, kind: "PlacementDecision", metadata: { name: decision.metadata.name }, status: compact(status) },
+    { fieldManager: STATUS_FIELD_MANAGER, subresource: "status" },
+  );
+  const object = { ...written, kind: "PlacementDecision" };
+  ctx.store.upsert("PlacementDecision", object);
+  return object;
+}
+
+/** Closes an open decision with its outcome, finishing the running step and adding the last one. */
+export async function finishDecision(
+  ctx: ControllerContext,
+  decision: DecisionObject,
+  outcome: "Succeeded" | "Failed" | "RolledBack",
+  options: { lastStep: string; error?: string },
+): Promise<DecisionObject> {
+  const now = ctx.now().toISOString();
+  const steps = (decision.status?.steps ?? []).map((step) => (step.finishedAt ? step : { ...step, finishedAt: now, outcome: "Succeeded" as const }));
+  steps.push({ name: options.lastStep, startedAt: now, finishedAt: now, outcome: outcome === "Succeeded" ? "Succeeded" : "Failed" });
+  ctx.metrics.move(decision.spec.from ?? "none", decision.spec.to, outcome);
+  return writeDecisionStatus(ctx, decision, { outcome, steps, ...(options.error ? { error: options.error } : {}) });
+}

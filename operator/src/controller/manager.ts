@@ -1,0 +1,191 @@
+import { KubeConfig } from "@kubernetes/client-node";
+import type { Logger } from "pino";
+import type { OperatorConfig } from "../config.ts";
+import { createKubeClient, type KubeClient, type KubeObject } from "../kube/client.ts";
+import { createEventRecorder } from "../kube/events.ts";
+import { createInformerSet, type InformerSpec } from "../kube/informers.ts";
+import { runLeaderElection } from "../kube/leaderElection.ts";
+import { createWorkQueue, type ReconcileResult } from "../kube/queue.ts";
+import { createResources, type Kind } from "../kube/resources.ts";
+import { ObjectStore } from "../kube/store.ts";
+import { createMetrics } from "../metrics/metrics.ts";
+import { startObservabilityServers } from "../metrics/server.ts";
+import { poolKey, tenantKey, type ControllerContext } from "./context.ts";
+import { LABELS, MANAGED_SELECTOR } from "./labels.ts";
+import { reconcilePool } from "./tenantPool.ts";
+import { reconcileTenant } from "./tenantPlacement.ts";
+
+const INFORMERS: InformerSpec[] = [
+  { kind: "TenantPlacement" },
+  { kind: "TenantPool" },
+  { kind: "PlacementPolicy" },
+  { kind: "PlacementDecision" },
+  // Children: only what Landlord labelled, so the operator never caches (or touches) anything else.
+  ...(["Namespace", "ResourceQuota", "LimitRange", "NetworkPolicy", "ConfigMap", "RoleBinding"] as const).map((kind) => ({ kind, labelSelector: MANAGED_SELECTOR })),
+];
+
+export function loadKubeConfig(path: string | undefined): KubeConfig {
+  const kc = new KubeConfig();
+  if (path) kc.loadFromFile(path);
+  else kc.loadFromDefault();
+  return kc;
+}
+
+/** The keys a change to `object` should wake: informer handlers only ever enqueue keys. */
+export function keysFor(kind: Kind, object: KubeObject): string[] {
+  switch (kind) {
+    case "TenantPlacement":
+      return [tenantKey(object.metadata.name)];
+    case "TenantPool":
+      return [poolKey(object.metadata.name)];
+    case "PlacementDecision":
+      return [];
+    default: {
+      const keys: string[] = [];
+      const tenant = object.metadata.labels?.[LABELS.tenant];
+      const pool = object.metadata.labels?.[LABELS.pool];
+      if (tenant) keys.push(tenantKey(tenant));
+      else if (pool) keys.push(poolKey(pool));
+      return keys;
+    }
+  }
+}
+
+export interface RunningOperator {
+  /** Resolves when the operator has stopped (after stop() or a lost lease). */
+  done: Promise<void>;
+  stop(): Promise<void>;
+  client: KubeClient;
+  metricsPort: number;
+  healthPort: number;
+}
+
+/**
+ * Wires informers, the shared store, the work queue and the reconcilers. With leader election on,
+ * nothing is listed or reconciled until this process holds the Lease; losing it stops the
+ * operator (the caller exits and is restarted), as controller-runtime does.
+ */
+export async function startOperator(config: OperatorConfig, log: Logger): Promise<RunningOperator> {
+  const kubeConfig = loadKubeConfig(config.kubeconfig);
+  const client = createKubeClient(kubeConfig);
+  const resources = createResources(client);
+  const store = new ObjectStore();
+  let synced = false;
+  let leading = !config.leaderElect;
+
+  const tenantsByTier = (): Record<string, number> => {
+    const counts: Record<string, number> = {};
+    for (const tenant of store.list("TenantPlacement")) {
+      const tier = (tenant.status as { tier?: string } | undefined)?.tier ?? "unplaced";
+      counts[tier] = (counts[tier] ?? 0) + 1;
+    }
+    return counts;
+  };
+  let depth = (): number => 0;
+  const metrics = createMetrics({ tenantsByTier, queueDepth: () => depth() });
+  const servers = await startObservabilityServers({
+    metricsPort: config.metricsPort,
+    healthPort: config.healthPort,
+    host: config.bindAddress,
+    registry: metrics.registry,
+    ready: () => synced && leading,
+  });
+
+  const queue = createWorkQueue({
+    concurrency: config.concurrency,
+    onResult: (key, result, durationMs) => metrics.observeReconcile(key.split("/")[0] ?? "unknown", result, durationMs),
+  });
+  depth = () => queue.depth();
+  const ctx: ControllerContext = {
+    store,
+    resources,
+    log,
+    events: createEventRecorder({ resources, log, instance: config.identity }),
+    metrics: { move: (from, to, outcome) => metrics.moves.inc({ from, to, outcome }) },
+    now: () => new Date(),
+    enqueue: (key) => queue.add(key),
+    unplaceable: new Map(),
+  };
+  store.onChange((kind, object) => {
+    for (const key of keysFor(kind, object)) queue.add(key);
+  });
+
+  const informers = createInformerSet({ kubeConfig, resources, store, specs: INFORMERS, log });
+  let resync: NodeJS.Timeout | undefined;
+
+  async function reconcile(key: string): Promise<ReconcileResult> {
+    // Yield to the event loop first: reconciles that answer from the cache without I/O would
+    // otherwise chain as microtasks and starve timers, sockets and signal handlers.
+    await new Promise<void>((resolveTurn) => setImmediate(resolveTurn));
+    const slash = key.indexOf("/");
+    const kind = key.slice(0, slash);
+    const name = key.slice(slash + 1);
+    const child = log.child(kind === "tenant" ? { tenant: name } : { pool: name });
+    try {
+      const result = kind === "tenant" ? await reconcileTenant({ ...ctx, log: child }, name) : await reconcilePool({ ...ctx, log: child }, name);
+      if (result.kind === "error") child.warn({ err: result.error.message, terminal: result.terminal ?? false }, "Reconcile failed");
+      return result;
+    } catch (error) {
+      child.warn({ err: error instanceof Error ? error.message : String(error) }, "Reconcile failed; retrying with backoff");
+      return { kind: "error", error: error instanceof Error ? error : new Error(String(error)) };
+    }
+  }
+
+  async function begin(): Promise<void> {
+    await informers.start();
+    synced = true;
+    queue.run((key) => reconcile(key));
+    // Periodic resync: level-based reconciles make it a safety net, not a source of writes.
+    resync = setInterval(() => {
+      for (const tenant of store.list("TenantPlacement")) queue.add(tenantKey(tenant.metadata.name));
+      for (const pool of store.list("TenantPool")) queue.add(poolKey(pool.metadata.name));
+    }, config.resyncPeriodMs);
+    log.info({ tenants: store.count("TenantPlacement"), pools: store.count("TenantPool") }, "Started reconciling");
+  }
+
+  let resolveDone: () => void = () => undefined;
+  const done = new Promise<void>((r) => (resolveDone = r));
+  let stopping: Promise<void> | undefined;
+  let election: { stop(): Promise<void> } | undefined;
+
+  async function stop(): Promise<void> {
+    stopping ??= (async () => {
+      if (resync) clearInterval(resync);
+      await queue.shutdown();
+      await informers.stop();
+      await election?.stop();
+      await servers.close();
+      log.info("Stopped");
+      resolveDone();
+    })();
+    return stopping;
+  }
+
+  if (config.leaderElect) {
+    election = runLeaderElection(
+      { kubeConfig, namespace: config.leaseNamespace, name: config.leaseName, identity: config.identity, leaseDurationMs: config.leaseDurationMs, renewDeadlineMs: config.renewDeadlineMs, retryPeriodMs: config.retryPeriodMs, log },
+      {
+        onStartedLeading: () => {
+          leading = true;
+          metrics.leader.set(1);
+          log.info({ identity: config.identity }, "Became the leader");
+          begin().catch((error: unknown) => {
+            log.error({ err: String(error) }, "Could not start reconciling");
+            void stop();
+          });
+        },
+        onStoppedLeading: () => {
+          leading = false;
+          metrics.leader.set(0);
+          log.warn({ identity: config.identity }, "Lost the leader lease; stopping");
+          void stop();
+        },
+      },
+    );
+  } else {
+    metrics.leader.set(1);
+    await begin();
+  }
+
+  return { done, stop, client, metricsPort: servers.metricsPort, healthPort: servers.healthPort };
+}

@@ -1,0 +1,135 @@
+import { tenantPoolSpec, tenantPlacementSpec, type TenantPoolSpec, type TenantPoolStatus } from "../api/v1alpha1/index.ts";
+import type { KubeObject } from "../kube/client.ts";
+import type { ReconcileResult } from "../kube/queue.ts";
+import { placeTenants, parseShardIndex } from "../placement/placer.ts";
+import { capQuota, sumQuotas, type Quota } from "../placement/quantity.ts";
+import { CHILD_NAMES, readRegistry, registryEntry, shardObjects, type RegistryEntry } from "./children.ts";
+import { compact, mergeConditions } from "./conditions.ts";
+import { applyIfChanged, applyStatus, tenantKey, type ControllerContext } from "./context.ts";
+import { desiredTier, wantsPoolSeat } from "./desiredTier.ts";
+import { LABELS } from "./labels.ts";
+import type { TenantObject } from "./tenantPlacement.ts";
+
+const EMPTY_QUOTA: Quota = { cpu: "0", memory: "0", storage: "0", pods: "0" };
+
+interface PoolObject extends KubeObject {
+  spec: TenantPoolSpec;
+  status?: TenantPoolStatus;
+}
+
+interface Seeker {
+  tenantId: string;
+  entry: RegistryEntry;
+  /** The shard the tenant's status says serves it: where a lost registry entry is restored. */
+  lastShard: string | undefined;
+}
+
+/** Tenants that should hold a seat in `pool`, oldest first so earlier arrivals are seated first. */
+function seekers(ctx: ControllerContext, pool: string, defaults: Quota): Seeker[] {
+  const out: { created: string; seeker: Seeker }[] = [];
+  for (const tenant of ctx.store.list<TenantObject>("TenantPlacement")) {
+    const parsed = tenantPlacementSpec.safeParse(tenant.spec);
+    if (!parsed.success || parsed.data.pool !== pool) continue;
+    const spec = parsed.data;
+    const served = tenant.status?.tier;
+    const desired = desiredTier(spec, served).tier;
+    if (!wantsPoolSeat({ deleting: Boolean(tenant.metadata.deletionTimestamp), desired, servedTier: served })) continue;
+    out.push({
+      created: tenant.metadata.creationTimestamp ?? "",
+      seeker: { tenantId: spec.tenantId, entry: registryEntry(spec, defaults), lastShard: served === "pooled" && tenant.status?.pool === pool ? tenant.status.namespace : undefined },
+    });
+  }
+  out.sort((a, b) => a.created.localeCompare(b.created) || a.seeker.tenantId.localeCompare(b.seeker.tenantId));
+  return out.map((o) => o.seeker);
+}
+
+/**
+ * Seats the pool's tenants in shards. One reconcile per pool at a time (the work queue guarantees
+ * it) and reads that include the operator's own last writes (the store's overlay) are what keep
+ * concurrent arrivals from overfilling a shard or opening an extra one.
+ */
+export async function reconcilePool(ctx: ControllerContext, poolName: string): Promise<ReconcileResult> {
+  const pool = ctx.store.get<PoolObject>("TenantPool", poolName);
+  if (!pool) return { kind: "done" };
+  const now = ctx.now().toISOString();
+  const generation = pool.metadata.generation;
+  const parsed = tenantPoolSpec.safeParse(pool.spec);
+  if (!parsed.success) {
+    const message = parsed.error.issues.map((issue) => `spec.${issue.path.join(".")}: ${issue.message}`).join("; ");
+    await applyStatus(ctx, pool, compact({
+      ...(pool.status ?? {}),
+      observedGeneration: generation,
+      conditions: mergeConditions(pool.status?.conditions as never, [{ type: "Ready", status: "False", reason: "InvalidSpec", message }], now, generation),
+    }));
+    return { kind: "error", error: new Error(message), terminal: true };
+  }
+  const spec = parsed.data;
+  const defaults = spec.tenantDefaults as Quota;
+
+  // Current seats, from the registry ConfigMap of each shard namespace.
+  const shards = new Map<number, RegistryEntry[]>();
+  for (const namespace of ctx.store.byLabel("Namespace", LABELS.pool, poolName)) {
+    const index = parseShardIndex(spec.namespacePrefix, namespace.metadata.name);
+    if (index === undefined) continue;
+    const registry = ctx.store.get("ConfigMap", CHILD_NAMES.registry, namespace.metadata.name);
+    shards.set(index, readRegistry(registry).entries);
+  }
+  const wanted = seekers(ctx, poolName, defaults);
+  const wantedIds = new Map(wanted.map((s) => [s.tenantId, s.entry]));
+  let seated = new Set([...shards.values()].flat().map((e) => e.tenantId));
+  // Drift repair: a served tenant whose entry (or whole ConfigMap or shard) was deleted gets its
+  // seat back where its status says it is served, rather than being placed anew elsewhere.
+  for (const seeker of wanted) {
+    const index = seeker.lastShard ? parseShardIndex(spec.namespacePrefix, seeker.lastShard) : undefined;
+    if (seated.has(seeker.tenantId) || index === undefined) continue;
+    shards.set(index, [...(shards.get(index) ?? []), seeker.entry]);
+  }
+  seated = new Set([...shards.values()].flat().map((e) => e.tenantId));
+  const departures = [...seated].filter((id) => !wantedIds.has(id));
+  const arrivals = wanted.filter((s) => !seated.has(s.tenantId)).map((s) => ({ tenantId: s.tenantId, quota: s.entry.quota }));
+
+  const placement = placeTenants({
+    prefix: spec.namespacePrefix,
+    capacity: spec.capacity,
+    shards: [...shards].map(([index, members]) => ({ index, members: members.map((m) => ({ tenantId: m.tenantId, quota: wantedIds.get(m.tenantId)?.quota ?? m.quota })) })),
+    arrivals,
+    departures,
+  });
+
+  const shardStatus: NonNullable<TenantPoolStatus["shards"]> = [];
+  for (const shard of placement.shards) {
+    const members = shard.members.map((m) => wantedIds.get(m.tenantId)).filter((e): e is RegistryEntry => e !== undefined);
+    // An empty shard allows nothing; with members, the quota is their sum capped by the capacity.
+    const allocated = members.length > 0 ? sumQuotas(members.map((m) => m.quota)) : EMPTY_QUOTA;
+    const quota = capQuota(allocated, { cpu: spec.capacity.cpu, memory: spec.capacity.memory });
+    for (const object of shardObjects({ pool: poolName, index: shard.index, namespace: shard.namespace, quota, members, ...(spec.nodeSelector ? { nodeSelector: spec.nodeSelector } : {}) })) {
+      await applyIfChanged(ctx, object);
+    }
+    shardStatus.push({ namespace: shard.namespace, tenants: members.length, allocated: { cpu: String(allocated.cpu), memory: String(allocated.memory) } });
+  }
+
+  const wake: string[] = [];
+  for (const { tenantId } of arrivals) {
+    const reason = placement.unplaceable.find((u) => u.tenantId === tenantId)?.reason;
+    if (reason) ctx.unplaceable.set(tenantId, reason);
+    else ctx.unplaceable.delete(tenantId);
+    wake.push(tenantId);
+  }
+  wake.push(...departures);
+
+  const total = shardStatus.reduce((sum, s) => sum + s.tenants, 0);
+  const unplaceable = placement.unplaceable.length;
+  await applyStatus(ctx, pool, compact({
+    observedGeneration: generation,
+    tenants: total,
+    shards: shardStatus,
+    conditions: mergeConditions(pool.status?.conditions as never, [
+      unplaceable > 0
+        ? { type: "Ready", status: "False", reason: "Unplaceable", message: `${unplaceable} tenant(s) fit no shard: ${placement.unplaceable[0]?.reason}` }
+        : { type: "Ready", status: "True", reason: "Seated", message: `${total} tenant(s) in ${shardStatus.length} shard(s)` },
+    ], now, generation),
+  }));
+  // Only after every write succeeded: a failing pool must not wake its tenants in a tight loop.
+  for (const tenantId of wake) ctx.enqueue(tenantKey(tenantId));
+  return { kind: "done" };
+}

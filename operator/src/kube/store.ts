@@ -1,0 +1,110 @@
+import type { KubeObject } from "./client.ts";
+import type { Kind } from "./resources.ts";
+
+/** Label keys the store indexes, so per-tenant and per-pool lookups do not scan every object. */
+export const INDEXED_LABELS = ["landlord.dev/tenant", "landlord.dev/pool"] as const;
+export type IndexedLabel = (typeof INDEXED_LABELS)[number];
+
+export type ChangeListener = (kind: Kind, object: KubeObject, change: "upsert" | "delete") => void;
+
+const keyOf = (object: KubeObject): string => `${object.metadata.namespace ?? ""}/${object.metadata.name}`;
+
+function rv(object: KubeObject | undefined): bigint {
+  try {
+    return BigInt(object?.metadata.resourceVersion ?? "0");
+  } catch {
+    return 0n;
+  }
+}
+
+/**
+ * The operator's view of the cluster: what the informers delivered, overlaid with the answers to
+ * its own writes. Without the overlay a reconcile that runs right after a write would read the
+ * informer's older copy and decide again on stale data (a pool placing the same tenant twice).
+ * resourceVersions are compared as numbers: the API server documents them as opaque, but etcd's
+ * are monotonic integers, and the comparison only ever chooses the newer of two copies.
+ */
+export class ObjectStore {
+  private readonly objects = new Map<Kind, Map<string, KubeObject>>();
+  private readonly tombstones = new Map<Kind, Map<string, bigint>>();
+  private readonly indexes = new Map<string, Set<string>>();
+  private readonly listeners: ChangeListener[] = [];
+
+  onChange(listener: ChangeListener): void {
+    this.listeners.push(listener);
+  }
+
+  get<T extends KubeObject = KubeObject>(kind: Kind, name: string, namespace?: string): T | undefined {
+    return this.objects.get(kind)?.get(`${namespace ?? ""}/${name}`) as T | undefined;
+  }
+
+  list<T extends KubeObject = KubeObject>(kind: Kind): T[] {
+    return [...(this.objects.get(kind)?.values() ?? [])] as T[];
+  }
+
+  /** Objects of `kind` whose label `label` has `value`. */
+  byLabel<T extends KubeObject = KubeObject>(kind: Kind, label: IndexedLabel, value: string): T[] {
+    const keys = this.indexes.get(`${kind}|${label}|${value}`);
+    if (!keys) return [];
+    const objects = this.objects.get(kind);
+    return [...keys].map((key) => objects?.get(key)).filter((o): o is KubeObject => o !== undefined) as T[];
+  }
+
+  count(kind: Kind): number {
+    return this.objects.get(kind)?.size ?? 0;
+  }
+
+  /** Records a copy the informer delivered or a write returned, unless the store has a newer one. */
+  upsert(kind: Kind, object: KubeObject): void {
+    const key = keyOf(object);
+    const byKind = this.objects.get(kind) ?? new Map<string, KubeObject>();
+    this.objects.set(kind, byKind);
+    const current = byKind.get(key);
+    const version = rv(object);
+    if (current && rv(current) > version) return;
+    const tombstone = this.tombstones.get(kind)?.get(key);
+    if (tombstone !== undefined && tombstone >= version) return;
+    this.tombstones.get(kind)?.delete(key);
+    if (current) this.unindex(kind, key, current);
+    byKind.set(key, object);
+    this.index(kind, key, object);
+    for (const listener of this.listeners) listener(kind, object, "upsert");
+  }
+
+  remove(kind: Kind, object: KubeObject): void {
+    const key = keyOf(object);
+    const current = this.objects.get(kind)?.get(key);
+    const tombstones = this.tombstones.get(kind) ?? new Map<string, bigint>();
+    this.tombstones.set(kind, tombstones);
+    tombstones.set(key, rv(object) > rv(current) ? rv(object) : rv(current));
+    if (!current) return;
+    this.objects.get(kind)?.delete(key);
+    this.unindex(kind, key, current);
+    for (const listener of this.listeners) listener(kind, current, "delete");
+  }
+
+  /** Replaces everything of `kind` with a fresh list (an informer's initial list or re-list). */
+  replaceAll(kind: Kind, objects: KubeObject[]): void {
+    const fresh = new Set(objects.map(keyOf));
+    for (const existing of this.list(kind)) if (!fresh.has(keyOf(existing))) this.remove(kind, existing);
+    for (const object of objects) this.upsert(kind, object);
+  }
+
+  private index(kind: Kind, key: string, object: KubeObject): void {
+    for (const label of INDEXED_LABELS) {
+      const value = object.metadata.labels?.[label];
+      if (value === undefined) continue;
+      const indexKey = `${kind}|${label}|${value}`;
+      const keys = this.indexes.get(indexKey) ?? new Set<string>();
+      keys.add(key);
+      this.indexes.set(indexKey, keys);
+    }
+  }
+
+  private unindex(kind: Kind, key: string, object: KubeObject): void {
+    for (const label of INDEXED_LABELS) {
+      const value = object.metadata.labels?.[label];
+      if (value !== undefined) this.indexes.get(`${kind}|${label}|${value}`)?.delete(key);
+    }
+  }
+}

@@ -1,0 +1,105 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { ReconcileResult } from "../kube/queue.ts";
+
+export interface MetricsOptions {
+  /** Read at every scrape, so the gauge never drifts from the store it describes. */
+  tenantsByTier?: () => Record<string, number>;
+  queueDepth?: () => number;
+  /** Node process metrics (CPU, memory, event loop lag, GC); default true. */
+  defaultMetrics?: boolean;
+}
+
+export type ReconcileOutcome = "success" | "requeue_after" | "error" | "terminal_error";
+export type ProvisionerResult = "success" | "error";
+
+export interface Metrics {
+  /** Its own registry rather than prom-client's global one, so tests can create several. */
+  registry: Registry;
+  reconciles: Counter<"controller" | "result">;
+  reconcileErrors: Counter<"controller">;
+  reconcileDuration: Histogram<"controller">;
+  moves: Counter<"from" | "to" | "outcome">;
+  provisionerOperations: Counter<"operation" | "result">;
+  /** 1 while this replica holds the leader Lease (or runs without leader election). */
+  leader: Gauge;
+  /** Records one reconcile: its outcome, error count and duration. Shaped for WorkQueue's onResult. */
+  observeReconcile(controller: string, result: ReconcileResult, durationMs: number): void;
+}
+
+export const reconcileOutcome = (result: ReconcileResult): ReconcileOutcome =>
+  result.kind === "done" ? "success" : result.kind === "requeueAfter" ? "requeue_after" : result.terminal ? "terminal_error" : "error";
+
+export function createMetrics(options: MetricsOptions = {}): Metrics {
+  const registry = new Registry();
+  const registers = [registry];
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+
+  const reconciles = new Counter({
+    name: "landlord_reconcile_total",
+    help: "Reconciles by controller and result (success, requeue_after, error, terminal_error).",
+    labelNames: ["controller", "result"] as const,
+    registers,
+  });
+  const reconcileErrors = new Counter({
+    name: "landlord_reconcile_errors_total",
+    help: "Reconciles that ended in an error, retried or terminal.",
+    labelNames: ["controller"] as const,
+    registers,
+  });
+  const reconcileDuration = new Histogram({
+    name: "landlord_reconcile_duration_seconds",
+    help: "Time spent in one reconcile.",
+    labelNames: ["controller"] as const,
+    // controller-runtime's buckets: reconciles are mostly milliseconds, with a long tail for API calls.
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers,
+  });
+  // Registered for their collect callbacks only: nothing sets them between scrapes.
+  new Gauge({
+    name: "landlord_workqueue_depth",
+    help: "Keys waiting for a worker.",
+    registers,
+    collect() {
+      this.set(options.queueDepth?.() ?? 0);
+    },
+  });
+  new Gauge({
+    name: "landlord_tenants",
+    help: "Tenants by current tier.",
+    labelNames: ["tier"] as const,
+    registers,
+    collect() {
+      // Reset first: a tier that emptied since the last scrape must not keep reporting its old count.
+      this.reset();
+      for (const [tier, count] of Object.entries(options.tenantsByTier?.() ?? {})) this.set({ tier }, count);
+    },
+  });
+  const moves = new Counter({
+    name: "landlord_moves_total",
+    help: "Tenant moves between tiers by outcome.",
+    labelNames: ["from", "to", "outcome"] as const,
+    registers,
+  });
+  const provisionerOperations = new Counter({
+    name: "landlord_provisioner_operations_total",
+    help: "Provisioner operations (preview, up, destroy, ...) by result.",
+    labelNames: ["operation", "result"] as const,
+    registers,
+  });
+  const leader = new Gauge({ name: "landlord_leader", help: "1 while this replica is the leader.", registers });
+
+  return {
+    registry,
+    reconciles,
+    reconcileErrors,
+    reconcileDuration,
+    moves,
+    provisionerOperations,
+    leader,
+    observeReconcile(controller, result, durationMs) {
+      reconciles.inc({ controller, result: reconcileOutcome(result) });
+      if (result.kind === "error") reconcileErrors.inc({ controller });
+      reconcileDuration.observe({ controller }, durationMs / 1000);
+    },
+  };
+}

@@ -1,0 +1,92 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { appendFileSync } from "node:fs";
+import { join } from "node:path";
+import { freePort } from "../../operator/src/local/ports.ts";
+import { cluster } from "./cluster.ts";
+
+const landlordBin = join(import.meta.dirname, "../../bin/landlord.mjs");
+
+export interface OperatorProcess {
+  child: ChildProcess;
+  healthPort: number;
+  metricsPort: number;
+  logs: () => string;
+  /** Whether /readyz answers 200 right now. */
+  ready(): Promise<boolean>;
+  waitReady(timeoutMs?: number): Promise<void>;
+  /** SIGTERM and wait for a clean exit. */
+  stop(): Promise<number | null>;
+  /** SIGKILL: a crash, with no chance to release anything. */
+  kill(): Promise<void>;
+  exited: Promise<number | null>;
+}
+
+/** Runs `landlord operator` as its own process, the way a Deployment would, on free ports. */
+export async function startOperatorProcess(extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<OperatorProcess> {
+  const healthPort = await freePort();
+  const metricsPort = await freePort();
+  const child = spawn(
+    process.execPath,
+    [landlordBin, "operator", "--kubeconfig", cluster().kubeconfig, "--metrics-port", String(metricsPort), "--health-port", String(healthPort), "--bind-address", "127.0.0.1", ...extraArgs],
+    { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let output = "";
+  // Kept beside the control plane's logs, so a failed run can be read afterwards.
+  const logFile = join(cluster().dir, `operator-${healthPort}.log`);
+  const append = (chunk: Buffer): void => {
+    output += chunk.toString();
+    appendFileSync(logFile, chunk);
+  };
+  child.stdout?.on("data", append);
+  child.stderr?.on("data", append);
+  const exited = new Promise<number | null>((resolveExit) => child.on("exit", (code) => resolveExit(code)));
+  const ready = async (): Promise<boolean> => {
+    try {
+      const res = await fetch(`http://127.0.0.1:${healthPort}/readyz`);
+      return res.status === 200;
+    } catch {
+      return false;
+    }
+  };
+  let alive = true;
+  void exited.then(() => (alive = false));
+  return {
+    child,
+    healthPort,
+    metricsPort,
+    logs: () => output,
+    ready,
+    async waitReady(timeoutMs = 60_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline) {
+        if (!alive) throw new Error(`the operator exited while starting:\n${output.slice(-4000)}`);
+        if (await ready()) return;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      throw new Error(`the operator was not ready after ${timeoutMs} ms:\n${output.slice(-4000)}`);
+    },
+    async stop() {
+      if (alive) child.kill("SIGTERM");
+      return exited;
+    },
+    async kill() {
+      if (alive) child.kill("SIGKILL");
+      await exited;
+    },
+    exited,
+  };
+}
+
+/** Sum of the API server's write requests (by its own /metrics) for the given resources. */
+export function countWrites(metricsText: string, resources: readonly string[]): number {
+  let total = 0;
+  for (const line of metricsText.split("\n")) {
+    if (!line.startsWith("apiserver_request_total{")) continue;
+    const verb = /verb="([A-Z]+)"/.exec(line)?.[1];
+    const resource = /resource="([^"]*)"/.exec(line)?.[1];
+    if (!verb || !resource || !["POST", "PUT", "PATCH", "DELETE", "APPLY", "CREATE", "UPDATE"].includes(verb)) continue;
+    if (!resources.includes(resource)) continue;
+    total += Number(line.slice(line.lastIndexOf(" ") + 1));
+  }
+  return total;
+}

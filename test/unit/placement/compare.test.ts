@@ -1,0 +1,113 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { isSubset } from "../../../operator/src/placement/compare.ts";
+
+const desiredQuota = {
+  apiVersion: "v1",
+  kind: "ResourceQuota",
+  metadata: { name: "landlord-quota", namespace: "tenant-acme", labels: { "landlord.dev/tenant": "acme" } },
+  spec: { hard: { "requests.cpu": "0.5", "requests.memory": "4Gi", pods: 20 } },
+};
+
+/** What the API server returns for desiredQuota: normalised quantities, defaults and metadata added. */
+const liveQuota = {
+  apiVersion: "v1",
+  kind: "ResourceQuota",
+  metadata: {
+    name: "landlord-quota",
+    namespace: "tenant-acme",
+    uid: "8d6c…",
+    resourceVersion: "4711",
+    labels: { "landlord.dev/tenant": "acme", "kubernetes.io/extra": "x" },
+    managedFields: [{ manager: "landlord", operation: "Apply" }],
+  },
+  spec: { hard: { "requests.cpu": "500m", "requests.memory": "4Gi", pods: "20" } },
+  status: { hard: {}, used: {} },
+};
+
+describe("isSubset", () => {
+  it("finds an applied object unchanged despite server defaults and normalised quantities", () => {
+    expect(isSubset(desiredQuota, liveQuota)).toBe(true);
+  });
+
+  it("sees a changed quota, label or missing key", () => {
+    const changedCpu = structuredClone(liveQuota);
+    changedCpu.spec.hard["requests.cpu"] = "1";
+    expect(isSubset(desiredQuota, changedCpu)).toBe(false);
+
+    const changedLabel = structuredClone(liveQuota);
+    changedLabel.metadata.labels["landlord.dev/tenant"] = "other";
+    expect(isSubset(desiredQuota, changedLabel)).toBe(false);
+
+    const missing = structuredClone(liveQuota) as { spec: { hard: Record<string, unknown> } };
+    delete missing.spec.hard.pods;
+    expect(isSubset(desiredQuota, missing)).toBe(false);
+  });
+
+  it("treats undefined in desired as don't care, but null as a value", () => {
+    expect(isSubset({ a: undefined, b: 1 }, { b: 1 })).toBe(true);
+    expect(isSubset(undefined, { anything: true })).toBe(true);
+    expect(isSubset({ a: null }, { a: null })).toBe(true);
+    expect(isSubset({ a: null }, {})).toBe(false);
+    expect(isSubset({ a: null }, { a: 0 })).toBe(false);
+  });
+
+  it("compares arrays by length and element-wise", () => {
+    expect(isSubset([{ name: "a" }, { name: "b" }], [{ name: "a", x: 1 }, { name: "b" }])).toBe(true);
+    expect(isSubset([{ name: "a" }], [{ name: "a" }, { name: "b" }])).toBe(false);
+    expect(isSubset([{ name: "b" }, { name: "a" }], [{ name: "a" }, { name: "b" }])).toBe(false);
+    expect(isSubset([], [])).toBe(true);
+  });
+
+  it("does not confuse arrays, objects and primitives", () => {
+    expect(isSubset([], {})).toBe(false);
+    expect(isSubset({}, [])).toBe(false);
+    expect(isSubset({}, "x")).toBe(false);
+    expect(isSubset({}, null)).toBe(false);
+    expect(isSubset("x", { x: 1 })).toBe(false);
+    expect(isSubset(true, "true")).toBe(false);
+    expect(isSubset(1, true)).toBe(false);
+    expect(isSubset({ length: 0 }, [])).toBe(false);
+  });
+
+  it("compares numbers and strings as quantities only when both parse", () => {
+    expect(isSubset("0.5", "500m")).toBe(true);
+    expect(isSubset(1, "1")).toBe(true);
+    expect(isSubset("1", 1)).toBe(true);
+    expect(isSubset("1Gi", "1024Mi")).toBe(true);
+    expect(isSubset("1Gi", "1G")).toBe(false);
+    expect(isSubset("abc", "ABC")).toBe(false);
+    expect(isSubset(1, 2)).toBe(false);
+    expect(isSubset("", 0)).toBe(false);
+  });
+
+  it("ignores inherited properties on both sides", () => {
+    const desired = Object.create({ inherited: 1 }) as Record<string, unknown>;
+    desired.own = 1;
+    expect(isSubset(desired, { own: 1 })).toBe(true);
+    expect(isSubset({ toString: "x" }, {})).toBe(false);
+  });
+
+  it("holds for any JSON value against itself and against a copy with extra keys", () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), fc.string(), fc.jsonValue(), (value, extraKey, extraValue) => {
+        expect(isSubset(value, value)).toBe(true);
+        expect(isSubset(value, structuredClone(value))).toBe(true);
+        if (value !== null && typeof value === "object" && !Array.isArray(value) && !(extraKey in value)) {
+          expect(isSubset(value, { ...value, [extraKey]: extraValue })).toBe(true);
+        }
+      }),
+    );
+  });
+
+  it("is false when a desired key is dropped from actual", () => {
+    fc.assert(
+      fc.property(fc.dictionary(fc.string(), fc.jsonValue(), { minKeys: 1 }), (desired) => {
+        const [key] = Object.keys(desired);
+        const actual: Record<string, unknown> = { ...desired };
+        delete actual[key as string];
+        expect(isSubset(desired, actual)).toBe(false);
+      }),
+    );
+  });
+});
