@@ -2,12 +2,15 @@
  * `npm run bench`: prints one table of figures and writes the same as JSON under bench/results/.
  * Figures, never pass/fail: timing assertions flake on a noisy 2-core machine.
  *
- * Scenarios so far (the operator's own convergence, idle-write and memory scenarios arrive with the
- * placement controller):
+ * Scenarios so far:
+ *  - zod validation of TenantPlacement specs, the cost paid at every boundary;
+ *  - the pure pool placer over 100,000 arrivals;
  *  - control-plane start with cached binaries (landlord local up);
  *  - the API server's floor for TenantPlacement writes: N server-side applies at a fixed
- *    concurrency, the reference the operator's convergence will be measured against;
- *  - zod validation of TenantPlacement specs, the cost paid at every boundary.
+ *    concurrency, the reference the operator's convergence is measured against;
+ *  - operator convergence: N pooled tenants applied at once until every one is Ready;
+ *  - idle: the operator's write requests over 30 s after convergence, from the API server's metrics;
+ *  - operator memory after convergence.
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
@@ -15,6 +18,11 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import * as k8s from "@kubernetes/client-node";
 import { tenantPlacementSpec } from "../../operator/src/api/v1alpha1/index.ts";
+import { pino } from "pino";
+import { parseConfig } from "../../operator/src/config.ts";
+import { startOperator } from "../../operator/src/controller/manager.ts";
+import { createKubeClient } from "../../operator/src/kube/client.ts";
+import { placeTenants } from "../../operator/src/placement/placer.ts";
 import { localDown, localUp } from "../../operator/src/local/controlPlane.ts";
 import { installCrds } from "../../operator/src/local/kubectl.ts";
 import { crdsDir, projectRoot } from "../../operator/src/local/paths.ts";
@@ -77,9 +85,67 @@ function validationThroughput(n: number): void {
   record({ scenario: "zod-validate TenantPlacement specs", n, figure: "total", value: Number(elapsed.toFixed(1)), unit: "ms" });
 }
 
+function placerThroughput(n: number): void {
+  const arrivals = Array.from({ length: n }, (_, i) => ({ tenantId: `t-${i}`, quota: { cpu: "250m", memory: "512Mi" } }));
+  const started = performance.now();
+  const result = placeTenants({ prefix: "pool", capacity: { maxTenants: 200, cpu: "64", memory: "256Gi" }, shards: [], arrivals, departures: [] });
+  const elapsed = performance.now() - started;
+  record({ scenario: `placer: seat arrivals into shards of 200 (${result.shards.length} shards)`, n, figure: "total", value: Number(elapsed.toFixed(1)), unit: "ms" });
+}
+
+const WRITE_RESOURCES = ["tenantplacements", "tenantpools", "placementdecisions", "namespaces", "resourcequotas", "limitranges", "networkpolicies", "configmaps", "rolebindings", "events"];
+
+function apiserverWrites(metrics: string): number {
+  let total = 0;
+  for (const line of metrics.split("\n")) {
+    if (!line.startsWith("apiserver_request_total{")) continue;
+    const verb = /verb="([A-Z]+)"/.exec(line)?.[1] ?? "";
+    const resource = /resource="([^"]*)"/.exec(line)?.[1] ?? "";
+    if (["POST", "PUT", "PATCH", "DELETE", "APPLY"].includes(verb) && WRITE_RESOURCES.includes(resource)) total += Number(line.slice(line.lastIndexOf(" ") + 1));
+  }
+  return total;
+}
+
+async function operatorConvergence(kc: k8s.KubeConfig, kubeconfigPath: string, n: number): Promise<void> {
+  const client = createKubeClient(kc);
+  const pool = { apiVersion: "landlord.dev/v1alpha1", kind: "TenantPool", metadata: { name: "bench" }, spec: { namespacePrefix: "bench", capacity: { maxTenants: 200, cpu: "64", memory: "256Gi" } } };
+  await client.request({ method: "PATCH", path: "/apis/landlord.dev/v1alpha1/tenantpools/bench", query: { fieldManager: "bench", force: true }, body: pool, contentType: "application/apply-patch+yaml" });
+  const parsed = parseConfig(["--kubeconfig", kubeconfigPath, "--metrics-port", "0", "--health-port", "0", "--bind-address", "127.0.0.1", "--log-level", "warn"], {});
+  if (!parsed.ok) throw new Error(parsed.error);
+  const operator = await startOperator(parsed.config, pino({ level: "warn" }));
+  try {
+    const started = performance.now();
+    await inParallel(Array.from({ length: n }, (_, i) => i), 16, async (i) => {
+      const name = `conv-${i}`;
+      const body = { apiVersion: "landlord.dev/v1alpha1", kind: "TenantPlacement", metadata: { name }, spec: { tenantId: name, costCenter: "cc-bench", pool: "bench" } };
+      await client.request({ method: "PATCH", path: `/apis/landlord.dev/v1alpha1/tenantplacements/${name}`, query: { fieldManager: "bench", force: true }, body, contentType: "application/apply-patch+yaml" });
+    });
+    for (;;) {
+      const list = await client.request<{ items: { metadata: { name: string }; status?: { tier?: string; phase?: string } }[] }>({ method: "GET", path: "/apis/landlord.dev/v1alpha1/tenantplacements" });
+      const ready = list.items.filter((t) => t.metadata.name.startsWith("conv-") && t.status?.tier === "pooled" && t.status.phase === "Active").length;
+      if (ready === n) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const elapsed = performance.now() - started;
+    record({ scenario: "operator: pooled tenants applied at once until all Ready", n, figure: "time", value: Math.round(elapsed), unit: "ms" });
+    await new Promise((r) => setTimeout(r, 2_000));
+    const metricsPath = "/metrics";
+    const before = apiserverWrites(await client.request<string>({ method: "GET", path: metricsPath }));
+    await new Promise((r) => setTimeout(r, 30_000));
+    const after = apiserverWrites(await client.request<string>({ method: "GET", path: metricsPath }));
+    record({ scenario: "operator: idle after convergence, 30 s", n, figure: "write requests", value: after - before, unit: "" });
+    const memory = process.memoryUsage();
+    record({ scenario: "operator (in the benchmark process): memory after convergence", n, figure: "RSS", value: Math.round(memory.rss / 2 ** 20), unit: "MiB" });
+    record({ scenario: "operator (in the benchmark process): memory after convergence", n, figure: "V8 heap used", value: Math.round(memory.heapUsed / 2 ** 20), unit: "MiB" });
+  } finally {
+    await operator.stop();
+  }
+}
+
 async function main(): Promise<void> {
   const machine = `${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
   validationThroughput(100_000);
+  placerThroughput(100_000);
 
   const dir = mkdtempSync(join(tmpdir(), "landlord-bench-"));
   const t0 = performance.now();
@@ -90,6 +156,9 @@ async function main(): Promise<void> {
     const kc = new k8s.KubeConfig();
     kc.loadFromFile(state.kubeconfig);
     await applyFloor(kc, 1_000, 16);
+    // The floor's objects are not the operator's business: remove them before it starts.
+    await createKubeClient(kc).request({ method: "DELETE", path: "/apis/landlord.dev/v1alpha1/tenantplacements" });
+    await operatorConvergence(kc, state.kubeconfig, 200);
   } finally {
     await localDown({ dir });
   }

@@ -45,3 +45,8 @@ export function compact<T>(value: T): T {
   for (const [key, member] of Object.entries(value)) if (member !== undefined) out[key] = compact(member);
   return out as T;
 }
+
+/** One line naming every invalid field of a spec, for an InvalidSpec condition. */
+export function specIssues(error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }): string {
+  return error.issues.map((issue) => `spec.${issue.path.map(String).join(".")}: ${issue.message}`).join("; ");
+}

@@ -88,7 +88,9 @@ export async function startOperator(config: OperatorConfig, log: Logger): Promis
     healthPort: config.healthPort,
     host: config.bindAddress,
     registry: metrics.registry,
-    ready: () => synced && leading,
+    // A standby replica is ready too: it is healthy and waiting for the Lease. Reporting it unready
+    // would stall every rolling update of a two-replica Deployment.
+    ready: () => (leading ? synced || "informers not synced yet" : true),
   });
 
   const queue = createWorkQueue({

@@ -9,7 +9,7 @@ import {
 import type { KubeObject } from "../kube/client.ts";
 import type { ReconcileResult } from "../kube/queue.ts";
 import { CHILD_NAMES, DEFAULT_NAMESPACE_QUOTA, namespaceTierObjects, registryEntry } from "./children.ts";
-import { compact, mergeConditions, type ConditionInput } from "./conditions.ts";
+import { compact, mergeConditions, specIssues, type Condition, type ConditionInput } from "./conditions.ts";
 import { applyIfChanged, applyStatus, ForeignObjectError, isManaged, poolKey, setFinalizer, type ControllerContext } from "./context.ts";
 import { finishDecision, openDecision, recordDecision, type DecisionObject } from "./decisions.ts";
 import { desiredTier, type TierChoice } from "./desiredTier.ts";
@@ -93,7 +93,7 @@ export async function reconcileTenant(ctx: ControllerContext, tenantId: string):
 
   const parsed = tenantPlacementSpec.safeParse(tenant.spec);
   if (!parsed.success) {
-    const message = parsed.error.issues.map((issue) => `spec.${issue.path.join(".")}: ${issue.message}`).join("; ");
+    const message = specIssues(parsed.error);
     await applyStatus(ctx, tenant, compact({
       ...previous,
       observedGeneration: generation,
@@ -247,7 +247,7 @@ function buildStatus(o: {
     namespace: served === "pooled" ? o.seat?.namespace : served === "namespace" ? tenantNamespace(o.tenantId) : undefined,
     lastDecision: o.decision?.metadata.name ?? o.previous.lastDecision,
     resources: inventory(served, o.tenantId, o.seat, Boolean(o.spec.admins?.length)),
-    conditions: mergeConditions(o.previous.conditions as never, conditions, o.now, o.generation),
+    conditions: mergeConditions(o.previous.conditions as Condition[] | undefined, conditions, o.now, o.generation),
   });
 }
 

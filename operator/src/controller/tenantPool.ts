@@ -4,7 +4,7 @@ import type { ReconcileResult } from "../kube/queue.ts";
 import { placeTenants, parseShardIndex } from "../placement/placer.ts";
 import { capQuota, sumQuotas, type Quota } from "../placement/quantity.ts";
 import { CHILD_NAMES, readRegistry, registryEntry, shardObjects, type RegistryEntry } from "./children.ts";
-import { compact, mergeConditions } from "./conditions.ts";
+import { compact, mergeConditions, specIssues, type Condition } from "./conditions.ts";
 import { applyIfChanged, applyStatus, tenantKey, type ControllerContext } from "./context.ts";
 import { desiredTier, wantsPoolSeat } from "./desiredTier.ts";
 import { LABELS } from "./labels.ts";
@@ -55,11 +55,11 @@ export async function reconcilePool(ctx: ControllerContext, poolName: string): P
   const generation = pool.metadata.generation;
   const parsed = tenantPoolSpec.safeParse(pool.spec);
   if (!parsed.success) {
-    const message = parsed.error.issues.map((issue) => `spec.${issue.path.join(".")}: ${issue.message}`).join("; ");
+    const message = specIssues(parsed.error);
     await applyStatus(ctx, pool, compact({
       ...(pool.status ?? {}),
       observedGeneration: generation,
-      conditions: mergeConditions(pool.status?.conditions as never, [{ type: "Ready", status: "False", reason: "InvalidSpec", message }], now, generation),
+      conditions: mergeConditions(pool.status?.conditions as Condition[] | undefined, [{ type: "Ready", status: "False", reason: "InvalidSpec", message }], now, generation),
     }));
     return { kind: "error", error: new Error(message), terminal: true };
   }
@@ -123,7 +123,7 @@ export async function reconcilePool(ctx: ControllerContext, poolName: string): P
     observedGeneration: generation,
     tenants: total,
     shards: shardStatus,
-    conditions: mergeConditions(pool.status?.conditions as never, [
+    conditions: mergeConditions(pool.status?.conditions as Condition[] | undefined, [
       unplaceable > 0
         ? { type: "Ready", status: "False", reason: "Unplaceable", message: `${unplaceable} tenant(s) fit no shard: ${placement.unplaceable[0]?.reason}` }
         : { type: "Ready", status: "True", reason: "Seated", message: `${total} tenant(s) in ${shardStatus.length} shard(s)` },

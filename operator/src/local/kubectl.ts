@@ -44,5 +44,20 @@ export async function installCrds(target: KubectlTarget, crdsDir: string): Promi
   await kubectl(target, ["wait", "--for=condition=Established", "--timeout=60s", "-f", crdsDir]);
   // kubectl caches discovery on disk; the apply above cached it from before the CRDs existed, and
   // category lookups (`kubectl get landlord`) never refresh on a miss. `api-resources` does.
-  await kubectl(target, ["api-resources", "--api-group=landlord.dev", "-o", "name"]);
+  const served = (await kubectl(target, ["api-resources", "--api-group=landlord.dev", "-o", "name"])).split("\n").filter(Boolean);
+  // Established does not mean listable: the API server answers 429 "storage is (re)initializing"
+  // until each new resource's watch cache is ready. Clients started right after would see it.
+  const deadline = Date.now() + 30_000;
+  for (const resource of served) {
+    for (;;) {
+      try {
+        // The same unpaginated list an informer starts with.
+        await kubectl(target, ["get", "--raw", `/apis/landlord.dev/v1alpha1/${resource.split(".")[0]}`]);
+        break;
+      } catch (error) {
+        if (Date.now() > deadline) throw error;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  }
 }
