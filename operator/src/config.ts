@@ -89,6 +89,9 @@ const configSchema = z.object({
   resyncPeriodMs: z.number().positive(),
   logLevel: z.enum(LOG_LEVELS),
   identity: z.string().min(1),
+  prometheusUrl: z.string().optional(),
+  prometheusTimeoutMs: z.number().positive(),
+  prometheusTokenSecret: z.string().optional(),
 });
 
 export type OperatorConfig = z.infer<typeof configSchema>;
@@ -124,6 +127,21 @@ const OPTIONS: OptionSpec[] = [
   { key: "concurrency", flag: "concurrency", expected: "a whole number from 1 to 64", schema: wholeNumber(1, 64), fallback: () => "8" },
   { key: "resyncPeriodMs", flag: "resync-period", expected: DURATION_EXPECTED, schema: durationMs, fallback: () => "10m" },
   { key: "logLevel", flag: "log-level", expected: `one of ${LOG_LEVELS.join(", ")}`, schema: z.enum(LOG_LEVELS), fallback: () => "info" },
+  {
+    key: "prometheusUrl",
+    flag: "prometheus-url",
+    expected: "an http(s) URL such as http://prometheus.monitoring:9090",
+    schema: z.url({ protocol: /^https?$/ }),
+    fallback: () => undefined,
+  },
+  { key: "prometheusTimeoutMs", flag: "prometheus-timeout", expected: DURATION_EXPECTED, schema: durationMs, fallback: () => "10s" },
+  {
+    key: "prometheusTokenSecret",
+    flag: "prometheus-token-secret",
+    expected: "the name of a Secret in the operator's namespace whose key `token` holds a bearer token",
+    schema: dnsSubdomain,
+    fallback: () => undefined,
+  },
   { key: "identity", flag: "identity", expected: "a non-empty name for this replica", schema: z.string().trim().min(1), fallback: (deps) => `${deps.hostname()}_${deps.suffix()}` },
 ];
 

@@ -3,6 +3,7 @@ import { ApiError, type KubeObject } from "../kube/client.ts";
 import { FINALIZER_FIELD_MANAGER, STATUS_FIELD_MANAGER, type Kind, type Resources } from "../kube/resources.ts";
 import type { ObjectStore } from "../kube/store.ts";
 import { isSubset } from "../placement/compare.ts";
+import type { SignalReading } from "../policy/engine.ts";
 import { jsonEqual } from "./conditions.ts";
 import { LABELS, MANAGED_BY_VALUE } from "./labels.ts";
 
@@ -24,6 +25,8 @@ export interface ControllerContext {
   metrics: ControllerMetrics;
   now(): Date;
   enqueue(key: string): void;
+  /** Cached Prometheus readings, refreshed per evaluationInterval outside the reconcile. */
+  prometheus: { reading(tenantId: string, signal: string): SignalReading | undefined };
   /** Tenants a pool could not seat, with why: the pool reconciler writes, the tenant reconciler reads. */
   unplaceable: Map<string, string>;
 }

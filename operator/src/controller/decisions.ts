@@ -33,7 +33,15 @@ function nextSequence(ctx: ControllerContext, tenantId: string): number {
 /** Creates the immutable record of a move and marks its first step as started. */
 export async function recordDecision(
   ctx: ControllerContext,
-  options: { tenant: KubeObject; tenantId: string; from: Tier | undefined; choice: TierChoice; policy?: { name: string; generation: number } },
+  options: {
+    tenant: KubeObject;
+    tenantId: string;
+    from: Tier | undefined;
+    choice: TierChoice & { rule?: string };
+    policy?: { name: string; generation: number };
+    signals?: Record<string, number>;
+    approval?: { annotation: string; fieldManager: string };
+  },
 ): Promise<DecisionObject> {
   const { tenantId, from, choice } = options;
   const now = ctx.now().toISOString();
@@ -43,8 +51,11 @@ export async function recordDecision(
     from,
     to: choice.tier,
     trigger: choice.trigger,
-    rule: choice.reason,
+    // The rule that matched and, in words, why: "tiers[namespace].promoteWhen.any[0]: monthlyRevenueUSD 21000 >= 20000".
+    rule: choice.rule ? `${choice.rule}: ${choice.reason}` : choice.reason,
+    signals: options.signals,
     policy: options.policy,
+    approval: options.approval,
     requestedAt: now,
   }) as PlacementDecisionSpec;
   const created = await ctx.resources.create<DecisionObject>({

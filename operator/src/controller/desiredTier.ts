@@ -41,8 +41,13 @@ export function desiredTier(spec: Pick<TenantPlacementSpec, "tier">, current: Ti
   return { ...choice, tier: nearest, unavailable: choice.tier };
 }
 
-/** Whether the tenant should hold a seat in its pool: it is served there now or is moving there. */
-export function wantsPoolSeat(options: { deleting: boolean; desired: Tier; servedTier: Tier | undefined }): boolean {
+/**
+ * Whether the tenant should hold a seat in its pool: it is served there now, or its status says a
+ * move there is under way. The tenant reconciler owns that intent (status.targetTier); the pool
+ * only follows it, so both agree however the target was chosen (pin, floor, policy).
+ */
+export function wantsPoolSeat(options: { deleting: boolean; servedTier: Tier | undefined; targetTier: Tier | undefined }): boolean {
   if (options.deleting) return false;
-  return options.desired === "pooled" || options.servedTier === "pooled";
+  // A tenant moving out keeps its seat until it is served elsewhere (status.tier changes at cut-over).
+  return options.targetTier === "pooled" || options.servedTier === "pooled";
 }

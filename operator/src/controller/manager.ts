@@ -6,7 +6,9 @@ import { createEventRecorder } from "../kube/events.ts";
 import { createInformerSet, type InformerSpec } from "../kube/informers.ts";
 import { runLeaderElection } from "../kube/leaderElection.ts";
 import { createWorkQueue, type ReconcileResult } from "../kube/queue.ts";
-import { createResources, type Kind } from "../kube/resources.ts";
+import { createResources, type Kind, type Resources } from "../kube/resources.ts";
+import { createPrometheusClient } from "../policy/prometheus.ts";
+import { createPrometheusSignals } from "../policy/prometheusSignals.ts";
 import { ObjectStore } from "../kube/store.ts";
 import { createMetrics } from "../metrics/metrics.ts";
 import { startObservabilityServers } from "../metrics/server.ts";
@@ -49,6 +51,13 @@ export function keysFor(kind: Kind, object: KubeObject): string[] {
       return keys;
     }
   }
+}
+
+/** The Prometheus bearer token, read from a Secret in the operator's namespace at each use (it may rotate). */
+async function readToken(resources: Resources, namespace: string, name: string): Promise<string | undefined> {
+  const secret = await resources.get<KubeObject & { data?: Record<string, string> }>("Secret", name, namespace);
+  const encoded = secret?.data?.token;
+  return encoded ? Buffer.from(encoded, "base64").toString("utf8").trim() : undefined;
 }
 
 export interface RunningOperator {
@@ -98,7 +107,20 @@ export async function startOperator(config: OperatorConfig, log: Logger): Promis
     onResult: (key, result, durationMs) => metrics.observeReconcile(key.split("/")[0] ?? "unknown", result, durationMs),
   });
   depth = () => queue.depth();
+  const prometheus = createPrometheusSignals({
+    client: config.prometheusUrl
+      ? createPrometheusClient({
+          url: config.prometheusUrl,
+          timeoutMs: config.prometheusTimeoutMs,
+          ...(config.prometheusTokenSecret ? { bearerToken: () => readToken(resources, config.leaseNamespace, config.prometheusTokenSecret as string) } : {}),
+        })
+      : undefined,
+    store,
+    log,
+    enqueue: (tenantId) => queue.add(tenantKey(tenantId)),
+  });
   const ctx: ControllerContext = {
+    prometheus,
     store,
     resources,
     log,
@@ -137,6 +159,7 @@ export async function startOperator(config: OperatorConfig, log: Logger): Promis
     await informers.start();
     synced = true;
     queue.run((key) => reconcile(key));
+    prometheus.start();
     // Periodic resync: level-based reconciles make it a safety net, not a source of writes.
     resync = setInterval(() => {
       for (const tenant of store.list("TenantPlacement")) queue.add(tenantKey(tenant.metadata.name));
@@ -153,6 +176,7 @@ export async function startOperator(config: OperatorConfig, log: Logger): Promis
   async function stop(): Promise<void> {
     stopping ??= (async () => {
       if (resync) clearInterval(resync);
+      prometheus.stop();
       await queue.shutdown();
       await informers.stop();
       await election?.stop();

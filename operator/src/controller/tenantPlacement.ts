@@ -9,11 +9,12 @@ import {
 import type { KubeObject } from "../kube/client.ts";
 import type { ReconcileResult } from "../kube/queue.ts";
 import { CHILD_NAMES, DEFAULT_NAMESPACE_QUOTA, namespaceTierObjects, registryEntry } from "./children.ts";
-import { compact, mergeConditions, specIssues, type Condition, type ConditionInput } from "./conditions.ts";
+import { compact, jsonEqual, mergeConditions, specIssues, type Condition, type ConditionInput } from "./conditions.ts";
 import { applyIfChanged, applyStatus, ForeignObjectError, isManaged, poolKey, setFinalizer, type ControllerContext } from "./context.ts";
 import { finishDecision, openDecision, recordDecision, type DecisionObject } from "./decisions.ts";
-import { desiredTier, type TierChoice } from "./desiredTier.ts";
-import { FINALIZER, LABELS } from "./labels.ts";
+import type { TierChoice } from "./desiredTier.ts";
+import { choosePlacement, type PlacementChoice } from "./placementChoice.ts";
+import { APPROVE_ANNOTATION, FINALIZER, LABELS } from "./labels.ts";
 import { tenantNamespace } from "./names.ts";
 
 export interface TenantObject extends KubeObject {
@@ -110,18 +111,34 @@ export async function reconcileTenant(ctx: ControllerContext, tenantId: string):
   await setFinalizer(ctx, tenant, FINALIZER, true);
 
   const served = previous.tier;
-  const choice = desiredTier(spec, served);
   let decision = openDecision(ctx, tenantId);
+  const placement = choosePlacement(ctx, tenant, spec, decision);
+  const choice = placement.choice;
+  if (decision && served === choice.tier && decision.spec.to !== choice.tier) {
+    // The move was called off (a new pin, a failed target) and the tenant is still where it was.
+    await finishDecision(ctx, decision, "RolledBack", { lastStep: "CalledOff", error: `called off: the tenant stays served from ${served}` });
+    decision = undefined;
+  }
   if (served !== choice.tier && decision?.spec.to !== choice.tier) {
     if (decision) await finishDecision(ctx, decision, "RolledBack", { lastStep: "Superseded", error: `superseded: the tenant now goes to ${choice.tier}` });
-    decision = await recordDecision(ctx, { tenant, tenantId, from: served, choice, ...policyRefOf(ctx, spec) });
+    decision = await recordDecision(ctx, {
+      tenant,
+      tenantId,
+      from: served,
+      choice,
+      ...(placement.policy ? { policy: placement.policy } : {}),
+      ...(placement.signals ? { signals: placement.signals } : {}),
+      ...(placement.approval ? { approval: placement.approval } : {}),
+    });
   }
 
   const seat = findSeat(ctx, spec.pool, tenantId);
-  const conditions: ConditionInput[] = [];
+  const conditions: ConditionInput[] = [...placement.conditions];
   let now_served: Tier | undefined = served;
   let phase: TenantPlacementStatus["phase"];
   let waiting = false;
+  // The pool acts on this tenant's status (targetTier), so it is woken only after that is written.
+  let wakePool = false;
 
   try {
     if (choice.tier === "namespace") {
@@ -132,7 +149,7 @@ export async function reconcileTenant(ctx: ControllerContext, tenantId: string):
         now_served = "namespace";
         // Cut-over: the tenant is served from its namespace; the pool releases its seat next.
         phase = seat ? "CuttingOver" : "Active";
-        if (seat) ctx.enqueue(poolKey(spec.pool));
+        if (seat) wakePool = true;
       } else {
         phase = "Provisioning";
       }
@@ -147,11 +164,11 @@ export async function reconcileTenant(ctx: ControllerContext, tenantId: string):
         await releaseNamespace(ctx, tenantId);
       } else {
         phase = served ? "Provisioning" : "Pending";
-        ctx.enqueue(poolKey(spec.pool));
+        wakePool = true;
       }
       const unplaceable = ctx.unplaceable.get(tenantId);
       if (unplaceable && !seat) conditions.push({ type: "Degraded", status: "True", reason: "Unplaceable", message: unplaceable });
-      if (seat && !seatUpToDate(ctx, spec, seat)) ctx.enqueue(poolKey(spec.pool));
+      if (seat && !seatUpToDate(ctx, spec, seat)) wakePool = true;
     }
   } catch (error) {
     if (!(error instanceof ForeignObjectError)) throw error;
@@ -170,8 +187,9 @@ export async function reconcileTenant(ctx: ControllerContext, tenantId: string):
     });
   }
 
-  const status = buildStatus({ previous, generation, now, spec, tenantId, served: now_served, choice, phase, seat, decision, conditions, moving });
+  const status = buildStatus({ previous, generation, now, spec, tenantId, served: now_served, choice, phase, seat, decision, conditions, moving, placement });
   await applyStatus(ctx, tenant, status);
+  if (wakePool) ctx.enqueue(poolKey(spec.pool));
   const degraded = conditions.find((c) => c.type === "Degraded");
   const previousDegraded = previous.conditions?.find((c) => c.type === "Degraded");
   if (degraded && (previousDegraded?.status !== "True" || previousDegraded.reason !== degraded.reason)) {
@@ -183,14 +201,31 @@ export async function reconcileTenant(ctx: ControllerContext, tenantId: string):
     decision = await finishDecision(ctx, decision, "Succeeded", { lastStep: "CutOver" });
     ctx.events.record(tenant, "Normal", "Placed", `${decision.metadata.name}: now served from ${now_served}`);
     ctx.log.info({ from: decision.spec.from, to: decision.spec.to, decision: decision.metadata.name }, "Moved tenant");
+    if (decision.spec.approval) await clearApproval(ctx, tenant, decision.spec.approval.annotation);
   }
   if (waiting) return { kind: "error", error: new Error(conditions.at(-1)?.message ?? "waiting") };
-  return moving ? { kind: "requeueAfter", ms: MOVE_POLL_MS } : { kind: "done" };
+  if (moving) return { kind: "requeueAfter", ms: MOVE_POLL_MS };
+  // A stabilization window or cooldown ends with no event to announce it: come back then.
+  if (placement.retryAt !== undefined) return { kind: "requeueAfter", ms: Math.max(placement.retryAt - ctx.now().getTime(), 100) };
+  return { kind: "done" };
 }
 
-function policyRefOf(ctx: ControllerContext, spec: TenantPlacementSpec): { policy?: { name: string; generation: number } } {
-  const policy = ctx.store.get("PlacementPolicy", spec.policyRef);
-  return policy ? { policy: { name: spec.policyRef, generation: policy.metadata.generation ?? 0 } } : {};
+/**
+ * Removes the approval annotation the move consumed. A JSON patch with a `test` first: if someone
+ * changed it meanwhile (a new approval), the patch fails and the new value stays.
+ */
+async function clearApproval(ctx: ControllerContext, tenant: TenantObject, value: string): Promise<void> {
+  if (tenant.metadata.annotations?.[APPROVE_ANNOTATION] !== value) return;
+  const pointer = `/metadata/annotations/${APPROVE_ANNOTATION.replace(/~/g, "~0").replace(/\//g, "~1")}`;
+  try {
+    const patched = await ctx.resources.patchJson("TenantPlacement", tenant.metadata.name, [
+      { op: "test", path: pointer, value },
+      { op: "remove", path: pointer },
+    ]);
+    ctx.store.upsert("TenantPlacement", { ...patched, kind: "TenantPlacement" });
+  } catch (error) {
+    ctx.log.warn({ err: String(error) }, "Could not clear the approval annotation");
+  }
 }
 
 async function removeStaleAdminBinding(ctx: ControllerContext, tenantId: string): Promise<void> {
@@ -215,8 +250,10 @@ function buildStatus(o: {
   decision: DecisionObject | undefined;
   conditions: ConditionInput[];
   moving: boolean;
+  placement: PlacementChoice;
 }): Record<string, unknown> {
   const { served, choice, phase } = o;
+  const waiting = o.placement.waiting;
   const degraded = o.conditions.find((c) => c.type === "Degraded");
   const ready = served !== undefined && phase !== "Failed";
   const conditions: ConditionInput[] = [
@@ -228,7 +265,9 @@ function buildStatus(o: {
     },
     o.moving && served !== choice.tier
       ? { type: "Promoting", status: "True", reason: phase ?? "Pending", message: `Moving ${served ?? "(new)"} → ${choice.tier}: ${choice.reason}` }
-      : { type: "Promoting", status: "False", reason: "Settled", message: `At the desired tier ${choice.tier}` },
+      : waiting
+        ? { type: "Promoting", status: "False", reason: waiting.why, message: waiting.message }
+        : { type: "Promoting", status: "False", reason: "Settled", message: `At the desired tier ${choice.tier}` },
     {
       type: "TagsCompliant",
       status: "True",
@@ -236,6 +275,8 @@ function buildStatus(o: {
       message: served === "pooled" ? "Pooled cost is apportioned by usage share; the registry entry carries the cost center" : "Every object carries the required cost labels",
     },
     degraded ?? { type: "Degraded", status: "False", reason: "AsExpected", message: "No problems" },
+    // Signal and policy problems: present only while they hold, so they never linger after a fix.
+    ...o.conditions.filter((c) => c.type !== "Degraded"),
   ];
   return compact({
     ...o.previous,
@@ -246,6 +287,10 @@ function buildStatus(o: {
     pool: served === "pooled" ? o.spec.pool : undefined,
     namespace: served === "pooled" ? o.seat?.namespace : served === "namespace" ? tenantNamespace(o.tenantId) : undefined,
     lastDecision: o.decision?.metadata.name ?? o.previous.lastDecision,
+    recommendation: o.placement.recommendation,
+    signals: o.placement.signals,
+    // Only moved when the values change, so an unchanged evaluation writes nothing.
+    signalsObservedAt: o.placement.signals && jsonEqual(o.placement.signals, o.previous.signals) ? o.previous.signalsObservedAt : o.placement.signalsObservedAt,
     resources: inventory(served, o.tenantId, o.seat, Boolean(o.spec.admins?.length)),
     conditions: mergeConditions(o.previous.conditions as Condition[] | undefined, conditions, o.now, o.generation),
   });

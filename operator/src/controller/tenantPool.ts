@@ -6,7 +6,7 @@ import { capQuota, sumQuotas, type Quota } from "../placement/quantity.ts";
 import { CHILD_NAMES, readRegistry, registryEntry, shardObjects, type RegistryEntry } from "./children.ts";
 import { compact, mergeConditions, specIssues, type Condition } from "./conditions.ts";
 import { applyIfChanged, applyStatus, tenantKey, type ControllerContext } from "./context.ts";
-import { desiredTier, wantsPoolSeat } from "./desiredTier.ts";
+import { wantsPoolSeat } from "./desiredTier.ts";
 import { LABELS } from "./labels.ts";
 import type { TenantObject } from "./tenantPlacement.ts";
 
@@ -32,8 +32,7 @@ function seekers(ctx: ControllerContext, pool: string, defaults: Quota): Seeker[
     if (!parsed.success || parsed.data.pool !== pool) continue;
     const spec = parsed.data;
     const served = tenant.status?.tier;
-    const desired = desiredTier(spec, served).tier;
-    if (!wantsPoolSeat({ deleting: Boolean(tenant.metadata.deletionTimestamp), desired, servedTier: served })) continue;
+    if (!wantsPoolSeat({ deleting: Boolean(tenant.metadata.deletionTimestamp), servedTier: served, targetTier: tenant.status?.targetTier })) continue;
     out.push({
       created: tenant.metadata.creationTimestamp ?? "",
       seeker: { tenantId: spec.tenantId, entry: registryEntry(spec, defaults), lastShard: served === "pooled" && tenant.status?.pool === pool ? tenant.status.namespace : undefined },

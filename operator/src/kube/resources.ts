@@ -14,6 +14,7 @@ export const RESOURCES = {
   RoleBinding: { apiVersion: "rbac.authorization.k8s.io/v1", plural: "rolebindings", namespaced: true },
   Event: { apiVersion: "v1", plural: "events", namespaced: true },
   Lease: { apiVersion: "coordination.k8s.io/v1", plural: "leases", namespaced: true },
+  Secret: { apiVersion: "v1", plural: "secrets", namespaced: true },
 } as const;
 export type Kind = keyof typeof RESOURCES;
 
@@ -44,6 +45,8 @@ export interface Resources {
   /** Server-side apply of `object` (which must carry apiVersion, kind and metadata.name). */
   apply<T extends KubeObject>(object: KubeObject, options?: { fieldManager?: string; subresource?: "status" }): Promise<T>;
   create<T extends KubeObject>(object: KubeObject): Promise<T>;
+  /** RFC 6902 JSON patch, for the rare edit that must be conditional (a `test` op first). */
+  patchJson<T extends KubeObject>(kind: Kind, name: string, operations: unknown[], namespace?: string): Promise<T>;
   /** Deletes; a missing object is not an error. Returns the object as the server answered, if any. */
   delete(kind: Kind, name: string, namespace?: string, options?: { uid?: string }): Promise<KubeObject | undefined>;
 }
@@ -75,6 +78,15 @@ export function createResources(client: KubeClient): Resources {
         query: { fieldManager: options.fieldManager ?? FIELD_MANAGER, force: true },
         body: object,
         contentType: "application/apply-patch+yaml",
+      });
+    },
+    patchJson<T extends KubeObject>(kind: Kind, name: string, operations: unknown[], namespace?: string) {
+      return client.request<T>({
+        method: "PATCH",
+        path: objectPath(kind, name, namespace),
+        query: { fieldManager: FIELD_MANAGER },
+        body: operations,
+        contentType: "application/json-patch+json",
       });
     },
     create<T extends KubeObject>(object: KubeObject) {

@@ -43,11 +43,13 @@ describe("desiredTier", () => {
 
 describe("wantsPoolSeat", () => {
   it("keeps the seat of a tenant moving out until it is served elsewhere", () => {
-    expect(wantsPoolSeat({ deleting: false, desired: "namespace", servedTier: "pooled" })).toBe(true);
-    expect(wantsPoolSeat({ deleting: false, desired: "namespace", servedTier: "namespace" })).toBe(false);
+    expect(wantsPoolSeat({ deleting: false, servedTier: "pooled", targetTier: "namespace" })).toBe(true);
+    expect(wantsPoolSeat({ deleting: false, servedTier: "namespace", targetTier: undefined })).toBe(false);
   });
-  it("seats a tenant moving in and never a deleting one", () => {
-    expect(wantsPoolSeat({ deleting: false, desired: "pooled", servedTier: "namespace" })).toBe(true);
-    expect(wantsPoolSeat({ deleting: true, desired: "pooled", servedTier: "pooled" })).toBe(false);
+  it("seats a tenant moving in, a settled pooled tenant, and never a deleting one", () => {
+    expect(wantsPoolSeat({ deleting: false, servedTier: "namespace", targetTier: "pooled" })).toBe(true);
+    expect(wantsPoolSeat({ deleting: false, servedTier: undefined, targetTier: "pooled" })).toBe(true);
+    expect(wantsPoolSeat({ deleting: false, servedTier: "pooled", targetTier: undefined })).toBe(true);
+    expect(wantsPoolSeat({ deleting: true, servedTier: "pooled", targetTier: undefined })).toBe(false);
   });
 });

@@ -283,7 +283,8 @@ describe("leader election", () => {
       }),
       { numRuns: 150 },
     );
-  });
+    // 150 simulated histories, each settling real macrotasks: seconds on a loaded 2-core machine.
+  }, 60_000);
 });
 
 describe("parseMicroTime", () => {

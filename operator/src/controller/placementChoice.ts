@@ -1,0 +1,198 @@
+import { placementPolicySpec, TIER_RANK, type PlacementPolicySpec, type TenantPlacementSpec, type Tier, type Trigger } from "../api/v1alpha1/index.ts";
+import type { KubeObject } from "../kube/client.ts";
+import { evaluate, type SignalReading } from "../policy/engine.ts";
+import { fieldWrittenAt, readSignals } from "../policy/signals.ts";
+import { CHILD_NAMES } from "./children.ts";
+import type { ConditionInput } from "./conditions.ts";
+import type { ControllerContext } from "./context.ts";
+import { decisionsOf, type DecisionObject } from "./decisions.ts";
+import { SERVABLE_TIERS, type TierChoice } from "./desiredTier.ts";
+import { APPROVE_ANNOTATION } from "./labels.ts";
+import { tenantNamespace } from "./names.ts";
+import type { TenantObject } from "./tenantPlacement.ts";
+
+export interface PlacementChoice {
+  choice: TierChoice & { rule?: string };
+  approval?: { annotation: string; fieldManager: string };
+  policy?: { name: string; generation: number };
+  recommendation?: { tier: Tier; reason: string; since: string };
+  signals?: Record<string, number>;
+  signalsObservedAt?: string;
+  /** SignalsStale / SignalsUnavailable / PolicyNotFound, and the wait reason while a move is held back. */
+  conditions: ConditionInput[];
+  waiting?: { why: string; message: string };
+  /** When to look again without any event (a stabilization window or cooldown ending). */
+  retryAt?: number;
+}
+
+const HOUR_MS = 3_600_000;
+
+/**
+ * Policies parsed once per resourceVersion: the same spec object is then passed on every
+ * evaluation, so the engine's compiled-policy cache (keyed by identity) hits.
+ */
+const parsedPolicies = new Map<string, { resourceVersion: string | undefined; spec: PlacementPolicySpec | undefined }>();
+
+function parsedPolicy(object: KubeObject): PlacementPolicySpec | undefined {
+  const key = object.metadata.uid ?? object.metadata.name;
+  const cached = parsedPolicies.get(key);
+  if (cached && cached.resourceVersion === object.metadata.resourceVersion) return cached.spec;
+  const parsed = placementPolicySpec.safeParse(object.spec);
+  const spec = parsed.success ? parsed.data : undefined;
+  parsedPolicies.set(key, { resourceVersion: object.metadata.resourceVersion, spec });
+  return spec;
+}
+
+/** Newest move (not first placement) of the tenant, for the cooldown. */
+function lastMoveAt(decisions: DecisionObject[]): number | undefined {
+  let newest: number | undefined;
+  for (const decision of decisions) {
+    if (!decision.spec.from) continue;
+    const at = Date.parse(decision.spec.requestedAt);
+    if (!Number.isNaN(at) && (newest === undefined || at > newest)) newest = at;
+  }
+  return newest;
+}
+
+/**
+ * Cluster-wide pacing of policy moves, counted over the tenants that follow the same policy (so
+ * each policy's limits mean what they say): moves still in progress, and moves requested in the
+ * last hour.
+ */
+function rateLimited(ctx: ControllerContext, policyName: string, policy: PlacementPolicySpec, tenantId: string, now: number): string | undefined {
+  const limits = policy.rateLimit;
+  if (!limits) return undefined;
+  let inFlight = 0;
+  let lastHour = 0;
+  for (const decision of ctx.store.list<DecisionObject>("PlacementDecision")) {
+    if (!decision.spec.from || decision.spec.policy?.name !== policyName || decision.spec.tenant === tenantId) continue;
+    if (!decision.status?.outcome) inFlight += 1;
+    if (now - Date.parse(decision.spec.requestedAt) < HOUR_MS) lastHour += 1;
+  }
+  if (limits.maxConcurrentMoves !== undefined && inFlight >= limits.maxConcurrentMoves) {
+    return `${inFlight} move(s) under policy ${policyName} are in progress; rateLimit.maxConcurrentMoves is ${limits.maxConcurrentMoves}`;
+  }
+  if (limits.maxMovesPerHour !== undefined && lastHour >= limits.maxMovesPerHour) {
+    return `${lastHour} move(s) under policy ${policyName} were requested in the last hour; rateLimit.maxMovesPerHour is ${limits.maxMovesPerHour}`;
+  }
+  return undefined;
+}
+
+/**
+ * Sum of each signal over every tenant assigned to the pool (spec.pool), whatever tier serves it
+ * now: the population a share is measured against must not shrink as tenants are promoted out,
+ * or the last one left would always hold 100%. O(tenants) per evaluation of a share rule.
+ */
+function poolTotals(ctx: ControllerContext, pool: string, policy: PlacementPolicySpec, self: string, selfReadings: Record<string, SignalReading>, now: number): Record<string, number> {
+  const shareSignals = new Set<string>();
+  for (const rule of policy.tiers ?? []) {
+    for (const c of [...(rule.promoteWhen?.any ?? []), ...(rule.promoteWhen?.all ?? []), ...(rule.demoteWhen?.any ?? []), ...(rule.demoteWhen?.all ?? [])]) {
+      if (c.share) shareSignals.add(c.signal);
+    }
+  }
+  if (shareSignals.size === 0) return {};
+  const totals: Record<string, number> = {};
+  const add = (readings: Record<string, SignalReading>): void => {
+    for (const name of shareSignals) {
+      const reading = readings[name];
+      if (reading && "value" in reading) totals[name] = (totals[name] ?? 0) + reading.value;
+    }
+  };
+  add(selfReadings);
+  for (const other of ctx.store.list<TenantObject>("TenantPlacement")) {
+    if (other.metadata.name === self || (other.spec.pool ?? "standard") !== pool) continue;
+    add(readSignals(policy, { now, tenant: other, servedTier: other.status?.tier, quota: undefined, prometheus: (s) => ctx.prometheus.reading(other.metadata.name, s) }));
+  }
+  return totals;
+}
+
+function clampServable(choice: TierChoice): TierChoice {
+  if (SERVABLE_TIERS.includes(choice.tier)) return choice;
+  const nearest = [...SERVABLE_TIERS].reverse().find((t) => TIER_RANK[t] < TIER_RANK[choice.tier]) ?? "pooled";
+  return { ...choice, tier: nearest, unavailable: choice.tier };
+}
+
+/**
+ * Where the tenant should be served, by its policy (signals, thresholds, hysteresis, approval,
+ * rate limits) within what its spec allows (Pinned, floor, ceiling). A move already under way is
+ * carried through unless the spec itself now asks for something else.
+ */
+export function choosePlacement(ctx: ControllerContext, tenant: TenantObject, spec: TenantPlacementSpec, open: DecisionObject | undefined): PlacementChoice {
+  const now = ctx.now().getTime();
+  const served = tenant.status?.tier;
+  const conditions: ConditionInput[] = [];
+  const policyObject = ctx.store.get("PlacementPolicy", spec.policyRef);
+  const policy = policyObject ? parsedPolicy(policyObject) : undefined;
+  if (!policyObject) {
+    conditions.push({ type: "PolicyResolved", status: "False", reason: "PolicyNotFound", message: `PlacementPolicy ${spec.policyRef} does not exist; only spec.tier (Pinned, floor, ceiling) decides` });
+  } else if (!policy) {
+    conditions.push({ type: "PolicyResolved", status: "False", reason: "InvalidPolicy", message: `PlacementPolicy ${spec.policyRef} is invalid; only spec.tier decides` });
+  }
+
+  const quota = served && served !== "pooled" ? ctx.store.get("ResourceQuota", CHILD_NAMES.quota, tenantNamespace(spec.tenantId)) : undefined;
+  const readings = policy ? readSignals(policy, { now, tenant, servedTier: served, quota, prometheus: (s) => ctx.prometheus.reading(spec.tenantId, s) }) : {};
+  const decisions = decisionsOf(ctx, spec.tenantId);
+  const approvalValue = tenant.metadata.annotations?.[APPROVE_ANNOTATION];
+  const result = evaluate({
+    now,
+    policy,
+    tenant: {
+      tenantId: spec.tenantId,
+      tier: spec.tier,
+      served,
+      ...(approvalValue ? { approval: approvalValue } : {}),
+      ...(tenant.status?.recommendation ? { previousRecommendation: tenant.status.recommendation } : {}),
+      ...(lastMoveAt(decisions) !== undefined ? { lastMoveAt: lastMoveAt(decisions) } : {}),
+    },
+    signals: readings,
+    poolTotals: policy ? poolTotals(ctx, spec.pool, policy, spec.tenantId, readings, now) : {},
+  });
+
+  for (const problem of result.signalProblems) {
+    conditions.push({ type: problem.problem === "Stale" ? "SignalsStale" : "SignalsUnavailable", status: "True", reason: problem.problem, message: `${problem.signal}: ${problem.message}` });
+  }
+  // One condition per type: merge messages of several problems of one kind.
+  const merged = new Map<string, ConditionInput>();
+  for (const c of conditions) {
+    const prior = merged.get(c.type);
+    merged.set(c.type, prior ? { ...prior, message: `${prior.message}; ${c.message}` } : c);
+  }
+
+  const out: PlacementChoice = { choice: { tier: served ?? spec.tier.floor, trigger: "Policy", reason: "stays" }, conditions: [...merged.values()] };
+  if (policyObject && policy) out.policy = { name: spec.policyRef, generation: policyObject.metadata.generation ?? 0 };
+  if (result.recommendation) out.recommendation = { tier: result.recommendation.tier, reason: result.recommendation.reason, since: result.recommendation.since };
+  if (Object.keys(result.signals).length > 0) {
+    out.signals = result.signals;
+    out.signalsObservedAt = new Date(now).toISOString();
+  }
+
+  const action = result.action;
+  if (action.kind === "move") {
+    const limited = action.trigger === "Policy" || action.trigger === "Manual" ? (policy && served ? rateLimited(ctx, spec.policyRef, policy, spec.tenantId, now) : undefined) : undefined;
+    if (limited && open?.spec.to !== action.tier) {
+      out.waiting = { why: "RateLimited", message: `waiting for a move slot to go to ${action.tier}: ${limited}` };
+      out.retryAt = now + 10_000;
+    } else {
+      out.choice = { tier: action.tier, trigger: action.trigger as Trigger, reason: action.reason, rule: action.rule };
+      if (action.approval) {
+        const manager = fieldWrittenAt(tenant, ["metadata", "annotations", APPROVE_ANNOTATION])?.manager ?? "unknown";
+        out.approval = { annotation: action.approval.annotation, fieldManager: manager };
+      }
+    }
+  } else if (action.kind === "wait") {
+    out.waiting = { why: action.why, message: action.message };
+    if (action.retryAt !== undefined) out.retryAt = action.retryAt;
+  } else if (served === undefined) {
+    out.choice = { tier: spec.tier.floor, trigger: "Policy", reason: action.reason };
+  }
+
+  // A policy move already requested is carried through while the spec still allows its target:
+  // signals dipping mid-move must not make it flap. A pin, floor or ceiling always wins.
+  const allowed = (t: Tier): boolean => TIER_RANK[t] >= TIER_RANK[spec.tier.floor] && TIER_RANK[t] <= TIER_RANK[spec.tier.ceiling];
+  const specDecides = spec.tier.mode === "Pinned" || (action.kind === "move" && action.trigger !== "Policy" && action.trigger !== "Manual");
+  if (open && open.spec.to !== out.choice.tier && !specDecides && allowed(open.spec.to)) {
+    out.choice = { tier: open.spec.to, trigger: open.spec.trigger, reason: open.spec.rule ?? "move in progress" };
+  }
+  out.choice = clampServable(out.choice);
+  return out;
+}
