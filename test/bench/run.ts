@@ -23,6 +23,7 @@ import { parseConfig } from "../../operator/src/config.ts";
 import { startOperator } from "../../operator/src/controller/manager.ts";
 import { createKubeClient } from "../../operator/src/kube/client.ts";
 import { placeTenants } from "../../operator/src/placement/placer.ts";
+import { benchEngine } from "./engine.ts";
 import { localDown, localUp } from "../../operator/src/local/controlPlane.ts";
 import { installCrds } from "../../operator/src/local/kubectl.ts";
 import { crdsDir, projectRoot } from "../../operator/src/local/paths.ts";
@@ -146,6 +147,8 @@ async function main(): Promise<void> {
   const machine = `${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
   validationThroughput(100_000);
   placerThroughput(100_000);
+  const engine = benchEngine(100_000);
+  record({ scenario: "policy engine: evaluate tenants against the example policy", n: 100_000, figure: "total", value: Number(engine.ms.toFixed(1)), unit: "ms" });
 
   const dir = mkdtempSync(join(tmpdir(), "landlord-bench-"));
   const t0 = performance.now();
