@@ -2,6 +2,8 @@ import { pino } from "pino";
 import { parseConfig } from "../config.ts";
 import { startOperator } from "../controller/manager.ts";
 
+const SHUTDOWN_DEADLINE_MS = 20_000;
+
 export const OPERATOR_HELP = `Usage: landlord operator [options]
 
 Runs the Landlord controller against the cluster in KUBECONFIG (or in-cluster credentials).
@@ -32,10 +34,17 @@ export async function operatorCommand(args: string[]): Promise<number> {
   log.info({ metricsPort: operator.metricsPort, healthPort: operator.healthPort, identity: config.identity }, "Operator started");
   const onSignal = (signal: string): void => {
     log.info({ signal }, "Shutting down");
+    // Bounded: a reconcile stuck on an unresponsive API server must not keep a terminating pod alive
+    // past its grace period with nothing to show for it.
+    setTimeout(() => {
+      log.error({}, "Shutdown took longer than 20s; exiting anyway");
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS).unref();
     void operator.stop();
   };
   process.once("SIGTERM", () => onSignal("SIGTERM"));
   process.once("SIGINT", () => onSignal("SIGINT"));
   await operator.done;
-  return 0;
+  // Kept-alive API connections and the watch sockets would otherwise hold the process open.
+  process.exit(0);
 }

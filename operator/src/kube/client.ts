@@ -27,6 +27,8 @@ export interface KubeList<T = KubeObject> {
   items: T[];
 }
 
+const REQUEST_TIMEOUT_MS = 60_000;
+
 /** An error answer of the API server, with its HTTP status and the Status object's reason. */
 export class ApiError extends Error {
   override name = "ApiError";
@@ -125,6 +127,8 @@ export function createKubeClient(kubeConfig: KubeConfig): KubeClient {
         res.on("error", reject);
       });
       req.on("error", reject);
+      // No single API call should take this long; a hung connection must not hold a worker forever.
+      req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(new Error(`${spec.method} ${spec.path}: no answer within ${REQUEST_TIMEOUT_MS / 1000}s`)));
       req.end(payload);
     });
   }

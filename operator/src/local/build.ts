@@ -83,7 +83,7 @@ export async function ensureBinaries(options: { env?: NodeJS.ProcessEnv; log?: L
   const started = Date.now();
   log(
     `landlord: building Kubernetes ${versions.kubernetes} and etcd ${versions.etcd} from their Go modules into ${dir} ` +
-      "(once; about 15-25 minutes on 2 cores with a cold Go cache, about a minute with a warm one)",
+      "(once; about 7 minutes on 2 cores with cold Go caches, under a minute with a warm build cache)",
   );
 
   const { major, minor } = kubeVersionParts(versions.kubernetes);
