@@ -1,7 +1,4 @@
 import { parseArgs } from "node:util";
-import { localCommand, LOCAL_HELP } from "./local.ts";
-import { devCommand, DEV_HELP } from "./dev.ts";
-import { operatorCommand, OPERATOR_HELP } from "./operator.ts";
 import { UsageError } from "./errors.ts";
 
 const HELP = `landlord — decides where each tenant of a multi-tenant SaaS lives
@@ -10,16 +7,31 @@ Usage: landlord <command> [options]     (also: kubectl landlord <command>)
 
 Commands:
   operator            run the controller (against KUBECONFIG or in-cluster)
+  audit               every tenant: tier, target, pool, phase, signals, recommendation, last move, tags
+  explain <tenant>    why a tenant is where it is, rule by rule, and what would move it next
+  history <tenant>    a tenant's PlacementDecisions as a timeline
   dev                 start the local control plane, install the CRDs and the examples
   local up|down|env   manage the embedded local control plane (kube-apiserver + etcd)
 
 Run "landlord <command> --help" for a command's options and an example.
 `;
 
-const COMMANDS: Record<string, { run: (args: string[]) => Promise<number>; help: string }> = {
-  local: { run: localCommand, help: LOCAL_HELP },
-  dev: { run: devCommand, help: DEV_HELP },
-  operator: { run: operatorCommand, help: OPERATOR_HELP },
+interface Command {
+  run: (args: string[]) => Promise<number>;
+  help: string;
+}
+
+/**
+ * Loaded on use: `landlord audit` should not pay for importing the operator, nor `landlord local`
+ * for the policy engine.
+ */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  local: async () => import("./local.ts").then((m) => ({ run: m.localCommand, help: m.LOCAL_HELP })),
+  dev: async () => import("./dev.ts").then((m) => ({ run: m.devCommand, help: m.DEV_HELP })),
+  operator: async () => import("./operator.ts").then((m) => ({ run: m.operatorCommand, help: m.OPERATOR_HELP })),
+  audit: async () => import("./audit.ts").then((m) => ({ run: m.auditCommand, help: m.AUDIT_HELP })),
+  history: async () => import("./history.ts").then((m) => ({ run: m.historyCommand, help: m.HISTORY_HELP })),
+  explain: async () => import("./explain.ts").then((m) => ({ run: m.explainCommand, help: m.EXPLAIN_HELP })),
 };
 
 /** Runs one CLI invocation and returns its exit code; errors become one clear line on stderr. */
@@ -29,11 +41,12 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return name ? 0 : 2;
   }
-  const command = COMMANDS[name];
-  if (!command) {
+  const load = COMMANDS[name];
+  if (!load) {
     process.stderr.write(`landlord: unknown command "${name}"; run "landlord --help" for the list\n`);
     return 2;
   }
+  const command = await load();
   if (rest.includes("--help") || rest.includes("-h")) {
     process.stdout.write(command.help);
     return 0;

@@ -1,7 +1,6 @@
-import { KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import type { OperatorConfig } from "../config.ts";
-import { createKubeClient, type KubeClient, type KubeObject } from "../kube/client.ts";
+import { createKubeClient, loadKubeConfig, type KubeClient, type KubeObject } from "../kube/client.ts";
 import { createEventRecorder } from "../kube/events.ts";
 import { createInformerSet, type InformerSpec } from "../kube/informers.ts";
 import { runLeaderElection } from "../kube/leaderElection.ts";
@@ -26,12 +25,6 @@ const INFORMERS: InformerSpec[] = [
   ...(["Namespace", "ResourceQuota", "LimitRange", "NetworkPolicy", "ConfigMap", "RoleBinding"] as const).map((kind) => ({ kind, labelSelector: MANAGED_SELECTOR })),
 ];
 
-export function loadKubeConfig(path: string | undefined): KubeConfig {
-  const kc = new KubeConfig();
-  if (path) kc.loadFromFile(path);
-  else kc.loadFromDefault();
-  return kc;
-}
 
 /** The keys a change to `object` should wake: informer handlers only ever enqueue keys. */
 export function keysFor(kind: Kind, object: KubeObject): string[] {

@@ -1,5 +1,5 @@
 import { Agent, request, type RequestOptions } from "node:https";
-import type { KubeConfig } from "@kubernetes/client-node";
+import { KubeConfig } from "@kubernetes/client-node";
 
 /** A Kubernetes object as JSON: what the API server sends and accepts, with no client-side model. */
 export interface KubeObject {
@@ -134,4 +134,12 @@ export function createKubeClient(kubeConfig: KubeConfig): KubeClient {
   }
 
   return { request: send, counts };
+}
+
+/** A kubeconfig file when given, else KUBECONFIG or ~/.kube/config, else in-cluster credentials. */
+export function loadKubeConfig(path: string | undefined): KubeConfig {
+  const kc = new KubeConfig();
+  if (path) kc.loadFromFile(path);
+  else kc.loadFromDefault();
+  return kc;
 }

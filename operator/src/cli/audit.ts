@@ -1,0 +1,117 @@
+import { TENANT_LABEL, TIERS } from "../api/v1alpha1/index.ts";
+import { conditionOf, connect, KUBECONFIG_FLAG, listAll, newestMove, type DecisionObject, type TenantObject } from "./clusterClient.ts";
+import { UsageError } from "./errors.ts";
+import { parseFlags } from "./main.ts";
+import { parseOutputFormat, render, type Column } from "./output.ts";
+
+export const AUDIT_HELP = `Usage: landlord audit [-o table|json|yaml|csv] [--tier TIER] [--pool POOL] [--kubeconfig PATH]
+
+One row per TenantPlacement, sorted by tenant: where it is served (tier, target of a move in
+progress, pool, namespace, phase), its monthly revenue signal, the policy's recommendation, when it
+last moved (newest PlacementDecision with a from), whether its cost tags are compliant, and Ready.
+
+Options:
+  -o, --output FORMAT   table (default), json, yaml or csv
+  --tier TIER           only tenants served from TIER (pooled, namespace, database, account)
+  --pool POOL           only tenants of TenantPool POOL
+  --kubeconfig PATH     cluster to read (default: KUBECONFIG, else in-cluster)
+
+Example:
+  npx landlord audit --tier pooled -o csv > tenants.csv
+`;
+
+export interface AuditRow {
+  tenant: string;
+  tier: string | undefined;
+  target: string | undefined;
+  pool: string | undefined;
+  namespace: string | undefined;
+  phase: string | undefined;
+  revenue: number | undefined;
+  recommendation: string | undefined;
+  lastMove: string | undefined;
+  tags: "compliant" | "drift" | "unknown";
+  ready: string | undefined;
+}
+
+export const AUDIT_COLUMNS: readonly Column<AuditRow>[] = [
+  { header: "TENANT", key: "tenant", value: (r) => r.tenant },
+  { header: "TIER", key: "tier", value: (r) => r.tier },
+  { header: "TARGET", key: "target", value: (r) => r.target },
+  { header: "POOL", key: "pool", value: (r) => r.pool },
+  { header: "NAMESPACE", key: "namespace", value: (r) => r.namespace },
+  { header: "PHASE", key: "phase", value: (r) => r.phase },
+  { header: "REVENUE", key: "revenue", value: (r) => r.revenue },
+  { header: "RECOMMENDATION", key: "recommendation", value: (r) => r.recommendation },
+  { header: "LAST-MOVE", key: "lastMove", value: (r) => r.lastMove },
+  { header: "TAGS", key: "tags", value: (r) => r.tags },
+  { header: "READY", key: "ready", value: (r) => r.ready },
+];
+
+function tagsState(tenant: TenantObject): AuditRow["tags"] {
+  const status = conditionOf(tenant, "TagsCompliant")?.status;
+  if (status === "True") return "compliant";
+  if (status === "False") return "drift";
+  return "unknown";
+}
+
+/** The audit rows of `tenants`, filtered and sorted by tenant. Pure: no cluster. */
+export function auditRows(
+  tenants: readonly TenantObject[],
+  decisions: readonly DecisionObject[],
+  filter: { tier?: string; pool?: string } = {},
+): AuditRow[] {
+  const byTenant = new Map<string, DecisionObject[]>();
+  for (const decision of decisions) {
+    const id = decision.metadata.labels?.[TENANT_LABEL] ?? decision.spec?.tenant;
+    if (!id) continue;
+    const list = byTenant.get(id) ?? [];
+    list.push(decision);
+    byTenant.set(id, list);
+  }
+  return tenants
+    .filter((t) => filter.tier === undefined || t.status?.tier === filter.tier)
+    .filter((t) => filter.pool === undefined || (t.status?.pool ?? t.spec?.pool) === filter.pool)
+    .map((t): AuditRow => {
+      const status = t.status ?? {};
+      const revenue = status.signals?.monthlyRevenueUSD;
+      return {
+        tenant: t.metadata.name,
+        tier: status.tier,
+        target: status.targetTier,
+        pool: status.pool ?? t.spec?.pool,
+        namespace: status.namespace,
+        phase: status.phase,
+        revenue: typeof revenue === "number" ? revenue : undefined,
+        recommendation: status.recommendation?.tier,
+        lastMove: newestMove(byTenant.get(t.metadata.name) ?? [])?.spec?.requestedAt,
+        tags: tagsState(t),
+        ready: conditionOf(t, "Ready")?.status,
+      };
+    })
+    .sort((a, b) => (a.tenant < b.tenant ? -1 : a.tenant > b.tenant ? 1 : 0));
+}
+
+export async function auditCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(args, {
+    output: { type: "string", short: "o" },
+    tier: { type: "string" },
+    pool: { type: "string" },
+    ...KUBECONFIG_FLAG,
+  });
+  if (positionals.length > 0) throw new UsageError(`takes no arguments, got "${positionals.join(" ")}"`);
+  const format = parseOutputFormat(values.output);
+  if (values.tier !== undefined && !(TIERS as readonly string[]).includes(values.tier)) {
+    throw new UsageError(`--tier must be one of ${TIERS.join(", ")}, got "${values.tier}"`);
+  }
+  const connection = connect(values.kubeconfig);
+  const [tenants, decisions] = await Promise.all([
+    listAll<TenantObject>(connection, "TenantPlacement"),
+    listAll<DecisionObject>(connection, "PlacementDecision"),
+  ]);
+  const filter = { ...(values.tier !== undefined ? { tier: values.tier } : {}), ...(values.pool !== undefined ? { pool: values.pool } : {}) };
+  const rows = auditRows(tenants, decisions, filter);
+  process.stdout.write(render(rows, AUDIT_COLUMNS, format));
+  if (rows.length === 0 && format === "table") process.stderr.write("no TenantPlacements match\n");
+  return 0;
+}

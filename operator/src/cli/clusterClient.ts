@@ -1,0 +1,166 @@
+import type { KubeConfig } from "@kubernetes/client-node";
+import { loadKubeConfig } from "../kube/client.ts";
+import { ApiError, createKubeClient, type KubeClient, type KubeObject } from "../kube/client.ts";
+import { createResources, type Kind, type Resources } from "../kube/resources.ts";
+
+/** How long one CLI request may take before the cluster counts as unreachable. */
+const REQUEST_TIMEOUT_MS = 15_000;
+
+export interface ClusterConnection {
+  resources: Resources;
+  /** The API server URL, for messages. */
+  server: string;
+}
+
+/** A cluster the CLI could not talk to: printed as one line, exit code 1. */
+export class ClusterUnreachableError extends Error {
+  override name = "ClusterUnreachableError";
+}
+
+function reasonOf(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    // A dual-stack connect failure is an AggregateError with an empty message: the code says it.
+    const message = error.message || (error instanceof AggregateError ? error.errors.map(reasonOf).join(", ") : "");
+    if (error.name === "TimeoutError" || error.name === "AbortError") return `no answer within ${REQUEST_TIMEOUT_MS / 1000}s`;
+    if (typeof code === "string" && !message.includes(code)) return message ? `${code} ${message}` : code;
+    return message || String(error);
+  }
+  return String(error);
+}
+
+function unreachable(server: string, error: unknown): ClusterUnreachableError {
+  return new ClusterUnreachableError(
+    `cannot reach the cluster at ${server}: ${reasonOf(error)}; set KUBECONFIG or start one with npx landlord local up`,
+  );
+}
+
+/** The JSON client with a timeout per request and transport failures turned into one clear line. */
+function cliClient(inner: KubeClient, server: string): KubeClient {
+  return {
+    counts: inner.counts,
+    async request<T>(spec: Parameters<KubeClient["request"]>[0]): Promise<T> {
+      try {
+        return await inner.request<T>({ ...spec, signal: spec.signal ?? AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+      } catch (error) {
+        if (error instanceof ApiError) {
+          if (error.status === 401 || error.status === 403) {
+            throw new Error(`the cluster at ${server} refused the request (${error.status} ${error.reason || "Forbidden"}): ${error.message}`);
+          }
+          throw error;
+        }
+        throw unreachable(server, error);
+      }
+    },
+  };
+}
+
+/**
+ * Loads the kubeconfig (`--kubeconfig` path, else KUBECONFIG, else in-cluster credentials) and
+ * returns typed resources on it. Reading a missing or broken kubeconfig is one clear error.
+ */
+export function connect(kubeconfigPath?: string): ClusterConnection {
+  let kubeConfig: KubeConfig;
+  try {
+    kubeConfig = loadKubeConfig(kubeconfigPath);
+  } catch (error) {
+    const where = kubeconfigPath ?? process.env.KUBECONFIG ?? "the default location";
+    throw new Error(`cannot read the kubeconfig at ${where}: ${reasonOf(error)}; set KUBECONFIG or start a cluster with npx landlord local up`);
+  }
+  const server = kubeConfig.getCurrentCluster()?.server ?? "(no current cluster)";
+  let client: KubeClient;
+  try {
+    client = createKubeClient(kubeConfig);
+  } catch (error) {
+    throw unreachable(server, error);
+  }
+  return { resources: createResources(cliClient(client, server)), server };
+}
+
+/** Lists every object of a Landlord kind; a 404 means the CRDs are not installed, said plainly. */
+export async function listAll<T extends KubeObject>(connection: ClusterConnection, kind: Kind, labelSelector?: string): Promise<T[]> {
+  try {
+    const list = await connection.resources.list<T>(kind, labelSelector ? { labelSelector } : {});
+    return list.items;
+  } catch (error) {
+    if (error instanceof ApiError && error.notFound) {
+      throw new Error(`the cluster at ${connection.server} does not serve ${kind} (are the Landlord CRDs installed? kubectl apply -f crds/)`);
+    }
+    throw error;
+  }
+}
+
+/** The kubeconfig flag every cluster command takes. */
+export const KUBECONFIG_FLAG = { kubeconfig: { type: "string" } } as const;
+
+// ---- the objects as the CLI reads them: raw JSON, any field may be missing ---------------------
+
+export interface ConditionJson {
+  type: string;
+  status?: string;
+  reason?: string;
+  message?: string;
+  lastTransitionTime?: string;
+}
+
+export interface TenantObject extends KubeObject {
+  spec?: {
+    tenantId?: string;
+    displayName?: string;
+    costCenter?: string;
+    policyRef?: string;
+    pool?: string;
+    tier?: { mode?: string; pinned?: string; floor?: string; ceiling?: string };
+    reportedSignals?: Record<string, number>;
+  };
+  status?: {
+    phase?: string;
+    tier?: string;
+    targetTier?: string;
+    pool?: string;
+    namespace?: string;
+    signals?: Record<string, number>;
+    signalsObservedAt?: string;
+    recommendation?: { tier?: string; reason?: string; since?: string };
+    lastDecision?: string;
+    conditions?: ConditionJson[];
+  };
+}
+
+export interface DecisionObject extends KubeObject {
+  spec?: {
+    tenant?: string;
+    from?: string;
+    to?: string;
+    trigger?: string;
+    signals?: Record<string, number>;
+    rule?: string;
+    policy?: { name?: string; generation?: number };
+    approval?: { annotation?: string; fieldManager?: string };
+    requestedAt?: string;
+  };
+  status?: { outcome?: string; error?: string };
+}
+
+export interface PolicyObject extends KubeObject {
+  spec?: Record<string, unknown>;
+}
+
+export function conditionOf(tenant: TenantObject, type: string): ConditionJson | undefined {
+  return tenant.status?.conditions?.find((c) => c.type === type);
+}
+
+/** The tenant's newest move (a decision with a `from`; a first placement is not a move). */
+export function newestMove(decisions: readonly DecisionObject[]): DecisionObject | undefined {
+  let newest: DecisionObject | undefined;
+  let newestAt = -Infinity;
+  for (const decision of decisions) {
+    if (!decision.spec?.from) continue;
+    const at = Date.parse(decision.spec.requestedAt ?? "");
+    if (!Number.isNaN(at) && at > newestAt) {
+      newest = decision;
+      newestAt = at;
+    }
+  }
+  return newest;
+}
