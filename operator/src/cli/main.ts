@@ -10,6 +10,8 @@ Commands:
   audit               every tenant: tier, target, pool, phase, signals, recommendation, last move, tags
   explain <tenant>    why a tenant is where it is, rule by rule, and what would move it next
   history <tenant>    a tenant's PlacementDecisions as a timeline
+  plan -f FILE        offline: what the policy would do to each tenant (no cluster)
+  costs -f FILE       per-tenant monthly cost from pool costs and an AWS cost export
   dev                 start the local control plane, install the CRDs and the examples
   local up|down|env   manage the embedded local control plane (kube-apiserver + etcd)
 
@@ -32,6 +34,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   audit: async () => import("./audit.ts").then((m) => ({ run: m.auditCommand, help: m.AUDIT_HELP })),
   history: async () => import("./history.ts").then((m) => ({ run: m.historyCommand, help: m.HISTORY_HELP })),
   explain: async () => import("./explain.ts").then((m) => ({ run: m.explainCommand, help: m.EXPLAIN_HELP })),
+  plan: async () => import("./plan.ts").then((m) => ({ run: m.planCommand, help: m.PLAN_HELP })),
+  costs: async () => import("./costs.ts").then((m) => ({ run: m.costsCommand, help: m.COSTS_HELP })),
 };
 
 /** Runs one CLI invocation and returns its exit code; errors become one clear line on stderr. */
