@@ -23,6 +23,7 @@ import { parseConfig } from "../../operator/src/config.ts";
 import { startOperator } from "../../operator/src/controller/manager.ts";
 import { createKubeClient } from "../../operator/src/kube/client.ts";
 import { placeTenants } from "../../operator/src/placement/placer.ts";
+import { countWrites } from "../apiserverWrites.ts";
 import { benchEngine } from "./engine.ts";
 import { localDown, localUp } from "../../operator/src/local/controlPlane.ts";
 import { installCrds } from "../../operator/src/local/kubectl.ts";
@@ -94,19 +95,6 @@ function placerThroughput(n: number): void {
   record({ scenario: `placer: seat arrivals into shards of 200 (${result.shards.length} shards)`, n, figure: "total", value: Number(elapsed.toFixed(1)), unit: "ms" });
 }
 
-const WRITE_RESOURCES = ["tenantplacements", "tenantpools", "placementdecisions", "namespaces", "resourcequotas", "limitranges", "networkpolicies", "configmaps", "rolebindings", "events"];
-
-function apiserverWrites(metrics: string): number {
-  let total = 0;
-  for (const line of metrics.split("\n")) {
-    if (!line.startsWith("apiserver_request_total{")) continue;
-    const verb = /verb="([A-Z]+)"/.exec(line)?.[1] ?? "";
-    const resource = /resource="([^"]*)"/.exec(line)?.[1] ?? "";
-    if (["POST", "PUT", "PATCH", "DELETE", "APPLY"].includes(verb) && WRITE_RESOURCES.includes(resource)) total += Number(line.slice(line.lastIndexOf(" ") + 1));
-  }
-  return total;
-}
-
 async function operatorConvergence(kc: k8s.KubeConfig, kubeconfigPath: string, n: number): Promise<void> {
   const client = createKubeClient(kc);
   const pool = { apiVersion: "landlord.dev/v1alpha1", kind: "TenantPool", metadata: { name: "bench" }, spec: { namespacePrefix: "bench", capacity: { maxTenants: 200, cpu: "64", memory: "256Gi" } } };
@@ -131,9 +119,9 @@ async function operatorConvergence(kc: k8s.KubeConfig, kubeconfigPath: string, n
     record({ scenario: "operator: pooled tenants applied at once until all Ready", n, figure: "time", value: Math.round(elapsed), unit: "ms" });
     await new Promise((r) => setTimeout(r, 2_000));
     const metricsPath = "/metrics";
-    const before = apiserverWrites(await client.request<string>({ method: "GET", path: metricsPath }));
+    const before = countWrites(await client.request<string>({ method: "GET", path: metricsPath }));
     await new Promise((r) => setTimeout(r, 30_000));
-    const after = apiserverWrites(await client.request<string>({ method: "GET", path: metricsPath }));
+    const after = countWrites(await client.request<string>({ method: "GET", path: metricsPath }));
     record({ scenario: "operator: idle after convergence, 30 s", n, figure: "write requests", value: after - before, unit: "" });
     const memory = process.memoryUsage();
     record({ scenario: "operator (in the benchmark process): memory after convergence", n, figure: "RSS", value: Math.round(memory.rss / 2 ** 20), unit: "MiB" });

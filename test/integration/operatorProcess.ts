@@ -76,17 +76,3 @@ export async function startOperatorProcess(extraArgs: string[] = [], env: NodeJS
     exited,
   };
 }
-
-/** Sum of the API server's write requests (by its own /metrics) for the given resources. */
-export function countWrites(metricsText: string, resources: readonly string[]): number {
-  let total = 0;
-  for (const line of metricsText.split("\n")) {
-    if (!line.startsWith("apiserver_request_total{")) continue;
-    const verb = /verb="([A-Z]+)"/.exec(line)?.[1];
-    const resource = /resource="([^"]*)"/.exec(line)?.[1];
-    if (!verb || !resource || !["POST", "PUT", "PATCH", "DELETE", "APPLY", "CREATE", "UPDATE"].includes(verb)) continue;
-    if (!resources.includes(resource)) continue;
-    total += Number(line.slice(line.lastIndexOf(" ") + 1));
-  }
-  return total;
-}

@@ -150,17 +150,4 @@ export function conditionOf(tenant: TenantObject, type: string): ConditionJson |
   return tenant.status?.conditions?.find((c) => c.type === type);
 }
 
-/** The tenant's newest move (a decision with a `from`; a first placement is not a move). */
-export function newestMove(decisions: readonly DecisionObject[]): DecisionObject | undefined {
-  let newest: DecisionObject | undefined;
-  let newestAt = -Infinity;
-  for (const decision of decisions) {
-    if (!decision.spec?.from) continue;
-    const at = Date.parse(decision.spec.requestedAt ?? "");
-    if (!Number.isNaN(at) && at > newestAt) {
-      newest = decision;
-      newestAt = at;
-    }
-  }
-  return newest;
-}
+export { newestMove } from "../controller/decisions.ts";

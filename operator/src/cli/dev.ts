@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { crdsDir, defaultLocalDir, examplesDir } from "../local/paths.ts";
 import { envLines, localDown, localUp } from "../local/controlPlane.ts";
-import { installCrds, kubectl, type KubectlTarget } from "../local/kubectl.ts";
+import { installCrds, kubectl } from "../local/kubectl.ts";
 import { pino } from "pino";
 import { parseConfig } from "../config.ts";
 import { startOperator } from "../controller/manager.ts";
@@ -19,16 +19,13 @@ Example:
   npm start     # runs landlord dev
 `;
 
-/** "6 tenants: 4 pooled, 1 namespace, 1 unplaced", from each TenantPlacement's status.tier. */
-async function tenantSummary(target: KubectlTarget): Promise<string> {
-  const list = JSON.parse(await kubectl(target, ["get", "tenantplacements", "-o", "json"])) as { items: { status?: { tier?: string } }[] };
-  const counts = new Map<string, number>();
-  for (const item of list.items) {
-    const tier = item.status?.tier ?? "unplaced";
-    counts.set(tier, (counts.get(tier) ?? 0) + 1);
-  }
-  const parts = [...counts].sort(([a], [b]) => a.localeCompare(b)).map(([tier, n]) => `${n} ${tier}`);
-  return `${list.items.length} tenants${parts.length ? `: ${parts.join(", ")}` : ""}`;
+/** "6 tenants: 4 pooled, 1 namespace, 1 unplaced", from the operator's own cache. */
+function tenantSummary(counts: Record<string, number>): string {
+  const total = Object.values(counts).reduce((sum, n) => sum + n, 0);
+  const parts = Object.entries(counts)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([tier, n]) => `${n} ${tier}`);
+  return `${total} tenants${parts.length ? `: ${parts.join(", ")}` : ""}`;
 }
 
 export async function devCommand(args: string[]): Promise<number> {
@@ -66,18 +63,14 @@ export async function devCommand(args: string[]): Promise<number> {
     ].join("\n"),
   );
   let lastSummary = "";
-  let summarizing = false;
-  const summarize = async (): Promise<void> => {
-    if (summarizing) return;
-    summarizing = true;
-    const summary = await tenantSummary(target).catch((error: unknown) => `could not list tenants: ${String(error)}`);
+  const summarize = (): void => {
+    const summary = tenantSummary(operator.tenantsByTier());
     if (summary !== lastSummary) process.stdout.write(`${new Date().toISOString().slice(11, 19)}  ${summary}\n`);
     lastSummary = summary;
-    summarizing = false;
   };
-  await summarize();
+  summarize();
   // The interval also keeps the event loop alive: signal listeners alone do not.
-  const timer = setInterval(() => void summarize(), 5_000);
+  const timer = setInterval(summarize, 5_000);
   await new Promise<void>((resolveStop) => {
     process.once("SIGINT", resolveStop);
     process.once("SIGTERM", resolveStop);

@@ -140,18 +140,19 @@ export function shardObjects(options: {
   ];
 }
 
-/** Parses a shard's registry ConfigMap; entries that are not valid JSON are skipped (and reported). */
-export function readRegistry(configMap: KubeObject | undefined): { entries: RegistryEntry[]; invalid: string[] } {
+/**
+ * Parses a shard's registry ConfigMap. An entry that is not valid JSON (a hand edit) is skipped:
+ * the pool then rewrites it from the tenant's status, like any other lost entry.
+ */
+export function readRegistry(configMap: KubeObject | undefined): RegistryEntry[] {
   const data = (configMap?.data ?? {}) as Record<string, string>;
   const entries: RegistryEntry[] = [];
-  const invalid: string[] = [];
   for (const [key, value] of Object.entries(data)) {
     try {
-      const parsed = JSON.parse(value) as RegistryEntry;
-      entries.push({ ...parsed, tenantId: key });
+      entries.push({ ...(JSON.parse(value) as RegistryEntry), tenantId: key });
     } catch {
-      invalid.push(key);
+      // Skipped; see above.
     }
   }
-  return { entries, invalid };
+  return entries;
 }

@@ -24,6 +24,24 @@ export function openDecision(ctx: ControllerContext, tenantId: string): Decision
     .at(-1);
 }
 
+/**
+ * The newest move among decisions (one with a `from`: a first placement is not a move), by
+ * requestedAt. The operator's cooldown and the CLI's "last move" both use it.
+ */
+export function newestMove<T extends { spec?: { from?: string | undefined; requestedAt?: string | undefined } }>(decisions: readonly T[]): T | undefined {
+  let newest: T | undefined;
+  let newestAt = -Infinity;
+  for (const decision of decisions) {
+    if (!decision.spec?.from) continue;
+    const at = Date.parse(decision.spec.requestedAt ?? "");
+    if (!Number.isNaN(at) && at > newestAt) {
+      newest = decision;
+      newestAt = at;
+    }
+  }
+  return newest;
+}
+
 function nextSequence(ctx: ControllerContext, tenantId: string): number {
   let max = 0;
   for (const decision of decisionsOf(ctx, tenantId)) max = Math.max(max, decisionSequence(tenantId, decision.metadata.name) ?? 0);

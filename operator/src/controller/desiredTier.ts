@@ -36,6 +36,11 @@ export function desiredTier(spec: Pick<TenantPlacementSpec, "tier">, current: Ti
     else if (current === undefined) choice = { tier, trigger: "Policy", reason: "new tenant placed in the pool" };
     else choice = { tier, trigger: "Policy", reason: `stays ${tier}` };
   }
+  return clampServable(choice);
+}
+
+/** A choice of a tier this release cannot serve becomes the nearest servable tier below it, marked. */
+export function clampServable(choice: TierChoice): TierChoice {
   if (SERVABLE_TIERS.includes(choice.tier)) return choice;
   const nearest = [...SERVABLE_TIERS].reverse().find((t) => TIER_RANK[t] < TIER_RANK[choice.tier]) ?? "pooled";
   return { ...choice, tier: nearest, unavailable: choice.tier };

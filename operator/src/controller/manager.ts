@@ -60,6 +60,8 @@ export interface RunningOperator {
   client: KubeClient;
   metricsPort: number;
   healthPort: number;
+  /** Tenants by served tier ("unplaced" before the first placement), from the operator's cache. */
+  tenantsByTier(): Record<string, number>;
 }
 
 /**
@@ -206,5 +208,5 @@ export async function startOperator(config: OperatorConfig, log: Logger): Promis
     await begin();
   }
 
-  return { done, stop, client, metricsPort: servers.metricsPort, healthPort: servers.healthPort };
+  return { done, stop, client, metricsPort: servers.metricsPort, healthPort: servers.healthPort, tenantsByTier };
 }

@@ -1,12 +1,12 @@
 import { placementPolicySpec, TIER_RANK, type PlacementPolicySpec, type TenantPlacementSpec, type Tier, type Trigger } from "../api/v1alpha1/index.ts";
-import type { KubeObject } from "../kube/client.ts";
 import { evaluate, type SignalReading } from "../policy/engine.ts";
 import { fieldWrittenAt, readSignals } from "../policy/signals.ts";
 import { CHILD_NAMES } from "./children.ts";
 import type { ConditionInput } from "./conditions.ts";
 import type { ControllerContext } from "./context.ts";
-import { decisionsOf, type DecisionObject } from "./decisions.ts";
-import { SERVABLE_TIERS, type TierChoice } from "./desiredTier.ts";
+import { decisionsOf, newestMove, type DecisionObject } from "./decisions.ts";
+import { clampServable, type TierChoice } from "./desiredTier.ts";
+import { parsedSpec } from "./parsedSpec.ts";
 import { APPROVE_ANNOTATION } from "./labels.ts";
 import { tenantNamespace } from "./names.ts";
 import type { TenantObject } from "./tenantPlacement.ts";
@@ -26,33 +26,6 @@ export interface PlacementChoice {
 }
 
 const HOUR_MS = 3_600_000;
-
-/**
- * Policies parsed once per resourceVersion: the same spec object is then passed on every
- * evaluation, so the engine's compiled-policy cache (keyed by identity) hits.
- */
-const parsedPolicies = new Map<string, { resourceVersion: string | undefined; spec: PlacementPolicySpec | undefined }>();
-
-function parsedPolicy(object: KubeObject): PlacementPolicySpec | undefined {
-  const key = object.metadata.uid ?? object.metadata.name;
-  const cached = parsedPolicies.get(key);
-  if (cached && cached.resourceVersion === object.metadata.resourceVersion) return cached.spec;
-  const parsed = placementPolicySpec.safeParse(object.spec);
-  const spec = parsed.success ? parsed.data : undefined;
-  parsedPolicies.set(key, { resourceVersion: object.metadata.resourceVersion, spec });
-  return spec;
-}
-
-/** Newest move (not first placement) of the tenant, for the cooldown. */
-function lastMoveAt(decisions: DecisionObject[]): number | undefined {
-  let newest: number | undefined;
-  for (const decision of decisions) {
-    if (!decision.spec.from) continue;
-    const at = Date.parse(decision.spec.requestedAt);
-    if (!Number.isNaN(at) && (newest === undefined || at > newest)) newest = at;
-  }
-  return newest;
-}
 
 /**
  * Cluster-wide pacing of policy moves, counted over the tenants that follow the same policy (so
@@ -106,11 +79,6 @@ function poolTotals(ctx: ControllerContext, pool: string, policy: PlacementPolic
   return totals;
 }
 
-function clampServable(choice: TierChoice): TierChoice {
-  if (SERVABLE_TIERS.includes(choice.tier)) return choice;
-  const nearest = [...SERVABLE_TIERS].reverse().find((t) => TIER_RANK[t] < TIER_RANK[choice.tier]) ?? "pooled";
-  return { ...choice, tier: nearest, unavailable: choice.tier };
-}
 
 /**
  * Where the tenant should be served, by its policy (signals, thresholds, hysteresis, approval,
@@ -122,7 +90,7 @@ export function choosePlacement(ctx: ControllerContext, tenant: TenantObject, sp
   const served = tenant.status?.tier;
   const conditions: ConditionInput[] = [];
   const policyObject = ctx.store.get("PlacementPolicy", spec.policyRef);
-  const policy = policyObject ? parsedPolicy(policyObject) : undefined;
+  const policy = policyObject ? parsedSpec(placementPolicySpec, policyObject) : undefined;
   if (!policyObject) {
     conditions.push({ type: "PolicyResolved", status: "False", reason: "PolicyNotFound", message: `PlacementPolicy ${spec.policyRef} does not exist; only spec.tier (Pinned, floor, ceiling) decides` });
   } else if (!policy) {
@@ -131,7 +99,7 @@ export function choosePlacement(ctx: ControllerContext, tenant: TenantObject, sp
 
   const quota = served && served !== "pooled" ? ctx.store.get("ResourceQuota", CHILD_NAMES.quota, tenantNamespace(spec.tenantId)) : undefined;
   const readings = policy ? readSignals(policy, { now, tenant, servedTier: served, quota, prometheus: (s) => ctx.prometheus.reading(spec.tenantId, s) }) : {};
-  const decisions = decisionsOf(ctx, spec.tenantId);
+  const lastMove = newestMove(decisionsOf(ctx, spec.tenantId));
   const approvalValue = tenant.metadata.annotations?.[APPROVE_ANNOTATION];
   const result = evaluate({
     now,
@@ -142,7 +110,7 @@ export function choosePlacement(ctx: ControllerContext, tenant: TenantObject, sp
       served,
       ...(approvalValue ? { approval: approvalValue } : {}),
       ...(tenant.status?.recommendation ? { previousRecommendation: tenant.status.recommendation } : {}),
-      ...(lastMoveAt(decisions) !== undefined ? { lastMoveAt: lastMoveAt(decisions) } : {}),
+      ...(lastMove ? { lastMoveAt: Date.parse(lastMove.spec.requestedAt) } : {}),
     },
     signals: readings,
     poolTotals: policy ? poolTotals(ctx, spec.pool, policy, spec.tenantId, readings, now) : {},

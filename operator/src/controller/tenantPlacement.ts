@@ -16,6 +16,7 @@ import type { TierChoice } from "./desiredTier.ts";
 import { choosePlacement, type PlacementChoice } from "./placementChoice.ts";
 import { APPROVE_ANNOTATION, FINALIZER, LABELS } from "./labels.ts";
 import { tenantNamespace } from "./names.ts";
+import { parsedSpec } from "./parsedSpec.ts";
 
 export interface TenantObject extends KubeObject {
   spec: TenantPlacementSpec;
@@ -92,9 +93,10 @@ export async function reconcileTenant(ctx: ControllerContext, tenantId: string):
   const now = ctx.now().toISOString();
   const generation = tenant.metadata.generation;
 
-  const parsed = tenantPlacementSpec.safeParse(tenant.spec);
-  if (!parsed.success) {
-    const message = specIssues(parsed.error);
+  const spec = parsedSpec(tenantPlacementSpec, tenant);
+  if (!spec) {
+    // Parsed again only on this rare path, for the issues' text.
+    const message = specIssues(tenantPlacementSpec.safeParse(tenant.spec).error ?? { issues: [] });
     await applyStatus(ctx, tenant, compact({
       ...previous,
       observedGeneration: generation,
@@ -105,8 +107,6 @@ export async function reconcileTenant(ctx: ControllerContext, tenantId: string):
     }));
     return { kind: "error", error: new Error(`invalid spec: ${message}`), terminal: true };
   }
-  const spec = parsed.data;
-
   if (tenant.metadata.deletionTimestamp) return finalizeTenant(ctx, tenant, spec);
   await setFinalizer(ctx, tenant, FINALIZER, true);
 

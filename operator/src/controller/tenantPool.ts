@@ -8,6 +8,7 @@ import { compact, mergeConditions, specIssues, type Condition } from "./conditio
 import { applyIfChanged, applyStatus, tenantKey, type ControllerContext } from "./context.ts";
 import { wantsPoolSeat } from "./desiredTier.ts";
 import { LABELS } from "./labels.ts";
+import { parsedSpec } from "./parsedSpec.ts";
 import type { TenantObject } from "./tenantPlacement.ts";
 
 const EMPTY_QUOTA: Quota = { cpu: "0", memory: "0", storage: "0", pods: "0" };
@@ -28,9 +29,8 @@ interface Seeker {
 function seekers(ctx: ControllerContext, pool: string, defaults: Quota): Seeker[] {
   const out: { created: string; seeker: Seeker }[] = [];
   for (const tenant of ctx.store.list<TenantObject>("TenantPlacement")) {
-    const parsed = tenantPlacementSpec.safeParse(tenant.spec);
-    if (!parsed.success || parsed.data.pool !== pool) continue;
-    const spec = parsed.data;
+    const spec = parsedSpec(tenantPlacementSpec, tenant);
+    if (!spec || spec.pool !== pool) continue;
     const served = tenant.status?.tier;
     if (!wantsPoolSeat({ deleting: Boolean(tenant.metadata.deletionTimestamp), servedTier: served, targetTier: tenant.status?.targetTier })) continue;
     out.push({
@@ -71,7 +71,7 @@ export async function reconcilePool(ctx: ControllerContext, poolName: string): P
     const index = parseShardIndex(spec.namespacePrefix, namespace.metadata.name);
     if (index === undefined) continue;
     const registry = ctx.store.get("ConfigMap", CHILD_NAMES.registry, namespace.metadata.name);
-    shards.set(index, readRegistry(registry).entries);
+    shards.set(index, readRegistry(registry));
   }
   const wanted = seekers(ctx, poolName, defaults);
   const wantedIds = new Map(wanted.map((s) => [s.tenantId, s.entry]));

@@ -12,8 +12,6 @@ export interface InformerSet {
   /** Lists and starts watching everything; resolves once every informer has its first list. */
   start(): Promise<void>;
   stop(): Promise<void>;
-  /** How many times informers were restarted after an error (for logs, tests and metrics). */
-  restarts(): number;
 }
 
 export interface InformerOptions {
@@ -38,7 +36,6 @@ export function createInformerSet(options: InformerOptions): InformerSet {
   const informers: ListWatch<KubernetesObject>[] = [];
   const timers = new Set<NodeJS.Timeout>();
   let stopped = false;
-  let restartCount = 0;
 
   function makeOne(spec: InformerSpec): { informer: ListWatch<KubernetesObject>; synced: Promise<void> } {
     const listFn = async (): Promise<KubernetesListObject<KubernetesObject>> => {
@@ -61,7 +58,6 @@ export function createInformerSet(options: InformerOptions): InformerSet {
     informer.on("error", (error: unknown) => {
       if (stopped) return;
       failures += 1;
-      restartCount += 1;
       const delay = Math.min(backoff.maxMs, backoff.baseMs * 2 ** Math.min(failures - 1, 20));
       log.warn({ kind: spec.kind, err: String(error), retryInMs: delay }, "Informer failed; restarting");
       const timer = setTimeout(() => {
@@ -103,6 +99,5 @@ export function createInformerSet(options: InformerOptions): InformerSet {
       for (const timer of timers) clearTimeout(timer);
       await Promise.all(informers.map((informer) => informer.stop()));
     },
-    restarts: () => restartCount,
   };
 }

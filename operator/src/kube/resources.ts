@@ -13,7 +13,6 @@ export const RESOURCES = {
   NetworkPolicy: { apiVersion: "networking.k8s.io/v1", plural: "networkpolicies", namespaced: true },
   RoleBinding: { apiVersion: "rbac.authorization.k8s.io/v1", plural: "rolebindings", namespaced: true },
   Event: { apiVersion: "v1", plural: "events", namespaced: true },
-  Lease: { apiVersion: "coordination.k8s.io/v1", plural: "leases", namespaced: true },
   Secret: { apiVersion: "v1", plural: "secrets", namespaced: true },
 } as const;
 export type Kind = keyof typeof RESOURCES;
