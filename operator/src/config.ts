@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { hostname } from "node:os";
+import { hostname, tmpdir } from "node:os";
+import { join } from "node:path";
 import { z } from "zod";
 
 /**
@@ -92,6 +93,14 @@ const configSchema = z.object({
   prometheusUrl: z.string().optional(),
   prometheusTimeoutMs: z.number().positive(),
   prometheusTokenSecret: z.string().optional(),
+  pulumiBackendUrl: z.string().optional(),
+  pulumiSecretsProvider: z.string().optional(),
+  pulumiWorkDir: z.string(),
+  awsRegion: z.string(),
+  awsVpcId: z.string().optional(),
+  awsSubnetIds: z.array(z.string()).optional(),
+  provisionConcurrency: z.number().int(),
+  provisionTimeoutMs: z.number().positive(),
 });
 
 export type OperatorConfig = z.infer<typeof configSchema>;
@@ -106,15 +115,19 @@ interface OptionSpec {
   boolean?: true;
   /** A conventional environment variable read after LANDLORD_<NAME> (KUBECONFIG, POD_NAMESPACE). */
   fallbackEnv?: string;
-  fallback: (deps: ConfigDeps) => string | undefined;
+  fallback: (deps: ConfigDeps, env: Record<string, string | undefined>) => string | undefined;
 }
+
+/** Any of the AWS SDK's usual credential sources: with one, the real (pulumi) provisioner is the default. */
+export const AWS_CREDENTIAL_ENV = ["AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"] as const;
+const hasAwsCredentials = (env: Record<string, string | undefined>): boolean => AWS_CREDENTIAL_ENV.some((name) => Boolean(env[name]));
 
 const PORT_EXPECTED = "a port number from 0 to 65535 (0 picks a free port)";
 const DURATION_EXPECTED = "a positive duration such as 500ms, 15s, 5m or 1h30m";
 
 const OPTIONS: OptionSpec[] = [
   { key: "kubeconfig", flag: "kubeconfig", expected: "a path to a kubeconfig file", schema: z.string().min(1), fallbackEnv: "KUBECONFIG", fallback: () => undefined },
-  { key: "provisioner", flag: "provisioner", expected: `one of ${PROVISIONERS.join(", ")}`, schema: z.enum(PROVISIONERS), fallback: () => "plan" },
+  { key: "provisioner", flag: "provisioner", expected: `one of ${PROVISIONERS.join(", ")}`, schema: z.enum(PROVISIONERS), fallback: (_deps, env) => (hasAwsCredentials(env) ? "pulumi" : "plan") },
   { key: "leaderElect", flag: "leader-elect", expected: "true or false", schema: bool, boolean: true, fallback: () => "false" },
   { key: "leaseName", flag: "lease-name", expected: "a DNS subdomain name (lowercase letters, digits, '-' and '.')", schema: dnsSubdomain, fallback: () => "landlord-leader" },
   { key: "leaseNamespace", flag: "lease-namespace", expected: "a namespace name (a DNS label: lowercase letters, digits and '-', at most 63)", schema: dnsLabel, fallbackEnv: "POD_NAMESPACE", fallback: () => "landlord-system" },
@@ -142,6 +155,33 @@ const OPTIONS: OptionSpec[] = [
     schema: dnsSubdomain,
     fallback: () => undefined,
   },
+  {
+    key: "pulumiBackendUrl",
+    flag: "pulumi-backend-url",
+    expected: "a Pulumi backend URL such as s3://bucket/prefix, file:///var/lib/landlord or https://api.pulumi.com",
+    schema: z.string().regex(/^(file|s3|gs|azblob|https?):\/\/.+/),
+    fallbackEnv: "PULUMI_BACKEND_URL",
+    fallback: () => undefined,
+  },
+  {
+    key: "pulumiSecretsProvider",
+    flag: "pulumi-secrets-provider",
+    expected: "a Pulumi secrets provider such as awskms://alias/landlord or passphrase",
+    schema: z.string().regex(/^(passphrase|default|(awskms|gcpkms|azurekeyvault|hashivault):\/\/.+)$/),
+    fallback: () => undefined,
+  },
+  { key: "pulumiWorkDir", flag: "pulumi-work-dir", expected: "a writable directory for the Pulumi workspaces", schema: z.string().min(1), fallback: () => join(tmpdir(), "landlord-pulumi") },
+  { key: "awsRegion", flag: "aws-region", expected: "an AWS region such as eu-west-1", schema: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/), fallbackEnv: "AWS_REGION", fallback: () => "us-east-1" },
+  { key: "awsVpcId", flag: "aws-vpc-id", expected: "a VPC id such as vpc-0abc1234", schema: z.string().regex(/^vpc-[0-9a-f]{8,17}$/), fallback: () => undefined },
+  {
+    key: "awsSubnetIds",
+    flag: "aws-subnet-ids",
+    expected: "a comma-separated list of at least two subnet ids such as subnet-0abc1234,subnet-0def5678",
+    schema: z.string().transform((text) => text.split(",").map((s) => s.trim())).pipe(z.array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/)).min(2)),
+    fallback: () => undefined,
+  },
+  { key: "provisionConcurrency", flag: "provision-concurrency", expected: "a whole number from 1 to 32", schema: wholeNumber(1, 32), fallback: () => "4" },
+  { key: "provisionTimeoutMs", flag: "provision-timeout", expected: DURATION_EXPECTED, schema: durationMs, fallback: () => "60m" },
   { key: "identity", flag: "identity", expected: "a non-empty name for this replica", schema: z.string().trim().min(1), fallback: (deps) => `${deps.hostname()}_${deps.suffix()}` },
 ];
 
@@ -167,7 +207,7 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
   const sources = new Map<Key, Source>();
   for (const option of OPTIONS) {
     const source = pick(option, flags.values, env);
-    const raw = source?.raw ?? option.fallback(deps);
+    const raw = source?.raw ?? option.fallback(deps, env);
     if (raw === undefined) continue;
     const parsed = option.schema.safeParse(raw);
     if (!parsed.success) {
@@ -206,6 +246,9 @@ function checkCombination(config: OperatorConfig, source: (key: Key) => Source):
   }
   if (config.leaseDurationMs < 1000) {
     return `${source("leaseDurationMs").name}: expected at least 1s (a Lease counts whole seconds), got "${source("leaseDurationMs").raw}"`;
+  }
+  if (config.provisioner === "pulumi" && !config.pulumiBackendUrl) {
+    return `${source("provisioner").name}: the pulumi provisioner needs a state backend: set --pulumi-backend-url (or PULUMI_BACKEND_URL), e.g. s3://my-bucket/landlord; or use --provisioner=plan`;
   }
   if (config.metricsPort !== 0 && config.metricsPort === config.healthPort) {
     return `${source("healthPort").name}: expected a port other than the metrics port, got "${source("healthPort").raw}"`;

@@ -1,3 +1,5 @@
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { formatDuration, parseConfig, parseDuration, type OperatorConfig } from "../../operator/src/config.ts";
@@ -66,7 +68,28 @@ describe("parseConfig", () => {
       resyncPeriodMs: 600_000,
       logLevel: "info",
       identity: "node-1_abcd1234",
+      pulumiWorkDir: join(tmpdir(), "landlord-pulumi"),
+      awsRegion: "us-east-1",
+      provisionConcurrency: 4,
+      provisionTimeoutMs: 3_600_000,
     });
+  });
+
+  it("picks the pulumi provisioner when AWS credentials are configured, and then needs a backend", () => {
+    expect(config([], { AWS_PROFILE: "prod", PULUMI_BACKEND_URL: "s3://state/landlord" })).toMatchObject({ provisioner: "pulumi", pulumiBackendUrl: "s3://state/landlord" });
+    expect(error([], { AWS_ACCESS_KEY_ID: "AKIA0000" })).toMatch(/pulumi provisioner needs a state backend: set --pulumi-backend-url/);
+    expect(config(["--provisioner=plan"], { AWS_ACCESS_KEY_ID: "AKIA0000" }).provisioner).toBe("plan");
+  });
+
+  it("reads the AWS network and provisioning limits", () => {
+    expect(config(["--aws-subnet-ids", "subnet-0abc1234,subnet-0def5678", "--aws-vpc-id=vpc-0abc1234", "--aws-region=eu-west-1", "--provision-timeout=30m"])).toMatchObject({
+      awsSubnetIds: ["subnet-0abc1234", "subnet-0def5678"],
+      awsVpcId: "vpc-0abc1234",
+      awsRegion: "eu-west-1",
+      provisionTimeoutMs: 1_800_000,
+    });
+    expect(error(["--aws-subnet-ids=subnet-0abc1234"])).toMatch(/--aws-subnet-ids: expected a comma-separated list of at least two subnet ids/);
+    expect(error(["--pulumi-backend-url=ftp://x"])).toMatch(/--pulumi-backend-url: expected a Pulumi backend URL/);
   });
 
   it("leaves kubeconfig unset (in-cluster) unless a flag, LANDLORD_KUBECONFIG or KUBECONFIG names one", () => {
@@ -98,6 +121,7 @@ describe("parseConfig", () => {
       LANDLORD_RESYNC_PERIOD: "1h",
       LANDLORD_LOG_LEVEL: "debug",
       LANDLORD_IDENTITY: "pod-a",
+      LANDLORD_PULUMI_BACKEND_URL: "file:///state",
     };
     expect(config([], env)).toEqual({
       provisioner: "pulumi",
@@ -115,6 +139,11 @@ describe("parseConfig", () => {
       resyncPeriodMs: 3_600_000,
       logLevel: "debug",
       identity: "pod-a",
+      pulumiBackendUrl: "file:///state",
+      pulumiWorkDir: join(tmpdir(), "landlord-pulumi"),
+      awsRegion: "us-east-1",
+      provisionConcurrency: 4,
+      provisionTimeoutMs: 3_600_000,
     });
     const flagged = config(["--concurrency=2", "--leader-elect=false", "--log-level", "warn", "--bind-address", "::"], env);
     expect(flagged).toMatchObject({ concurrency: 2, leaderElect: false, logLevel: "warn", bindAddress: "::", metricsPort: 9090 });

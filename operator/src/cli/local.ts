@@ -1,6 +1,7 @@
 import { defaultLocalDir } from "../local/paths.ts";
 import { envLines, localDown, localUp, readState, runningState } from "../local/controlPlane.ts";
 import { ensureBinaries } from "../local/build.ts";
+import { ensureGoTool, GO_TOOLS } from "../local/goTools.ts";
 import { UsageError } from "./errors.ts";
 import { parseFlags } from "./main.ts";
 
@@ -37,6 +38,7 @@ export async function localCommand(args: string[]): Promise<number> {
     case "build": {
       const binaries = await ensureBinaries({ log });
       process.stdout.write(`${binaries.dir}\n`);
+      for (const tool of GO_TOOLS) process.stdout.write(`${(await ensureGoTool(tool, { log })).dir}\n`);
       return 0;
     }
     case "down":

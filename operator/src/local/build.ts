@@ -43,7 +43,7 @@ export function buildKey(versions: PinnedVersions, dir: string = toolsDir): stri
   return `kubernetes-${versions.kubernetes}_etcd-${versions.etcd}_${hash.digest("hex").slice(0, 12)}`;
 }
 
-function hasGo(env: NodeJS.ProcessEnv): boolean {
+export function hasGo(env: NodeJS.ProcessEnv): boolean {
   return spawnSync("go", ["version"], { env, stdio: "ignore" }).status === 0;
 }
 
@@ -115,7 +115,7 @@ export async function ensureBinaries(options: { env?: NodeJS.ProcessEnv; log?: L
   return binariesIn(dir, versions);
 }
 
-async function goBuild(options: { label: string; moduleDir: string; args: string[]; env: NodeJS.ProcessEnv; log: Log }): Promise<void> {
+export async function goBuild(options: { label: string; moduleDir: string; args: string[]; env: NodeJS.ProcessEnv; log: Log }): Promise<void> {
   const { label, moduleDir, args, env, log } = options;
   const started = Date.now();
   log(`landlord: go build ${label} ...`);
