@@ -1,5 +1,5 @@
 import type { KubeObject } from "../kube/client.ts";
-import type { Quota } from "../api/v1alpha1/index.ts";
+import type { Quota, Tier } from "../api/v1alpha1/index.ts";
 import { LABELS, poolLabels, tenantLabels } from "./labels.ts";
 import { tenantNamespace } from "./names.ts";
 import { mergeQuota } from "../placement/quantity.ts";
@@ -11,6 +11,7 @@ export const CHILD_NAMES = {
   networkPolicy: "landlord-default-deny",
   adminBinding: "landlord-tenant-admins",
   registry: "landlord-tenants",
+  connection: "landlord-connection",
 } as const;
 
 /** Quota of a namespace tier when neither the tenant nor its policy sets one. */
@@ -65,10 +66,11 @@ function defaultDeny(namespace: string, labels: Record<string, string>): KubeObj
 }
 
 /** Everything the namespace tier owns, in creation order (the Namespace first). */
-export function namespaceTierObjects(options: { tenant: TenantIdentity; quota: Quota; admins?: Admin[] }): KubeObject[] {
+export function namespaceTierObjects(options: { tenant: TenantIdentity; quota: Quota; admins?: Admin[]; tier?: Tier }): KubeObject[] {
   const { tenant } = options;
   const namespace = tenantNamespace(tenant.tenantId);
-  const labels = tenantLabels({ ...tenant, tier: "namespace" });
+  // The dedicated tiers (database, account) keep the namespace; its tier label says which one serves.
+  const labels = tenantLabels({ ...tenant, tier: options.tier ?? "namespace" });
   const objects: KubeObject[] = [
     { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace, labels } },
     namespaced("ResourceQuota", "v1", CHILD_NAMES.quota, namespace, labels, { spec: { hard: quotaHard(options.quota) } }),
@@ -88,6 +90,24 @@ export function namespaceTierObjects(options: { tenant: TenantIdentity; quota: Q
     );
   }
   return objects;
+}
+
+/**
+ * Where the application finds the tenant's dedicated database: endpoint, port and the ARN of the
+ * RDS-managed master secret. Never the password, which only Secrets Manager holds.
+ */
+export function connectionConfigMap(options: { tenant: TenantIdentity; tier: Tier; endpoint: string; port: number; masterSecretArn: string; planned: boolean }): KubeObject {
+  const namespace = tenantNamespace(options.tenant.tenantId);
+  return namespaced("ConfigMap", "v1", CHILD_NAMES.connection, namespace, tenantLabels({ ...options.tenant, tier: options.tier }), {
+    data: {
+      tier: options.tier,
+      endpoint: options.endpoint,
+      port: String(options.port),
+      masterSecretArn: options.masterSecretArn,
+      // A plan records what would exist: an application must not try to connect to it.
+      ...(options.planned ? { planned: "true" } : {}),
+    },
+  });
 }
 
 /** One member's entry in a shard's landlord-tenants ConfigMap, read by the application or gateway. */

@@ -4,6 +4,7 @@ import { FINALIZER_FIELD_MANAGER, STATUS_FIELD_MANAGER, type Kind, type Resource
 import type { ObjectStore } from "../kube/store.ts";
 import { isSubset } from "../placement/compare.ts";
 import type { SignalReading } from "../policy/engine.ts";
+import type { OperationRunner } from "../provision/runner.ts";
 import { jsonEqual } from "./conditions.ts";
 import { LABELS, MANAGED_BY_VALUE } from "./labels.ts";
 
@@ -29,6 +30,10 @@ export interface ControllerContext {
   prometheus: { reading(tenantId: string, signal: string): SignalReading | undefined };
   /** Tenants a pool could not seat, with why: the pool reconciler writes, the tenant reconciler reads. */
   unplaceable: Map<string, string>;
+  /** Runs the Pulumi stacks of the database and account tiers in the background. */
+  provisioner: OperationRunner;
+  /** Where dedicated stacks go (from the operator's configuration). */
+  aws: { region: string; vpcId?: string | undefined; subnetIds?: string[] | undefined };
 }
 
 export const tenantKey = (tenantId: string): string => `tenant/${tenantId}`;

@@ -112,3 +112,20 @@ export async function finishDecision(
   ctx.metrics.move(decision.spec.from ?? "none", decision.spec.to, outcome);
   return writeDecisionStatus(ctx, decision, { outcome, steps, ...(options.error ? { error: options.error } : {}) });
 }
+
+/**
+ * Moves an open decision's step log to `step` (finishing the running step), and records the
+ * latest error on it while the move is stuck. Writes only when something changed.
+ */
+export async function markStep(ctx: ControllerContext, decision: DecisionObject, step: string, error?: string): Promise<DecisionObject> {
+  const steps = [...(decision.status?.steps ?? [])];
+  const running = steps.at(-1);
+  const sameStep = running?.name === step && !running.finishedAt;
+  if (sameStep && (decision.status?.error ?? undefined) === error) return decision;
+  const now = ctx.now().toISOString();
+  if (!sameStep) {
+    if (running && !running.finishedAt) steps[steps.length - 1] = { ...running, finishedAt: now, outcome: "Succeeded" };
+    steps.push({ name: step, startedAt: now });
+  }
+  return writeDecisionStatus(ctx, decision, { steps, ...(error ? { error: error.slice(0, 32000) } : {}) });
+}

@@ -1,14 +1,9 @@
 import { TIER_RANK, TIERS, type Tier, type TenantPlacementSpec, type Trigger } from "../api/v1alpha1/index.ts";
 
-/** Tiers this release can serve a tenant from; database and account need the Pulumi provisioner. */
-export const SERVABLE_TIERS: readonly Tier[] = ["pooled", "namespace"];
-
 export interface TierChoice {
   tier: Tier;
   trigger: Trigger;
   reason: string;
-  /** Set when the spec asks for a tier this release cannot serve; `tier` is then the nearest servable one. */
-  unavailable?: Tier;
 }
 
 const clampRank = (rank: number, low: number, high: number): number => Math.min(Math.max(rank, low), high);
@@ -36,14 +31,7 @@ export function desiredTier(spec: Pick<TenantPlacementSpec, "tier">, current: Ti
     else if (current === undefined) choice = { tier, trigger: "Policy", reason: "new tenant placed in the pool" };
     else choice = { tier, trigger: "Policy", reason: `stays ${tier}` };
   }
-  return clampServable(choice);
-}
-
-/** A choice of a tier this release cannot serve becomes the nearest servable tier below it, marked. */
-export function clampServable(choice: TierChoice): TierChoice {
-  if (SERVABLE_TIERS.includes(choice.tier)) return choice;
-  const nearest = [...SERVABLE_TIERS].reverse().find((t) => TIER_RANK[t] < TIER_RANK[choice.tier]) ?? "pooled";
-  return { ...choice, tier: nearest, unavailable: choice.tier };
+  return choice;
 }
 
 /**

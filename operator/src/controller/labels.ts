@@ -1,3 +1,4 @@
+import { costLabels } from "../../../pulumi/tags.ts";
 import type { Tier } from "../api/v1alpha1/index.ts";
 
 /** The cost keys of DESIGN.md section 3: labels in Kubernetes, tags in AWS. */
@@ -9,6 +10,7 @@ export const LABELS = {
   managedBy: "landlord.dev/managed-by",
   shard: "landlord.dev/shard",
   ingress: "landlord.dev/ingress",
+  decision: "landlord.dev/decision",
 } as const;
 
 export const MANAGED_BY_VALUE = "landlord";
@@ -16,18 +18,13 @@ export const MANAGED_SELECTOR = `${LABELS.managedBy}=${MANAGED_BY_VALUE}`;
 export const FINALIZER = "landlord.dev/finalizer";
 export const APPROVE_ANNOTATION = "landlord.dev/approve-tier";
 
-/** Labels on everything Landlord creates for one tenant: the required cost keys, then the tenant's own tags. */
+/**
+ * Labels on everything Landlord creates for one tenant: exactly the AWS cost tags (pulumi/tags.ts),
+ * so a label selector and a Cost Explorer tag filter always find the same tenant. Throws TagError
+ * for tags no valid TenantPlacement can carry (a landlord.dev/ key, an invalid AWS tag).
+ */
 export function tenantLabels(options: { tenantId: string; tier: Tier; costCenter: string; tags?: Record<string, string>; pool?: string }): Record<string, string> {
-  return {
-    // The tenant's own tags first so they can never overwrite a required key (the schema forbids
-    // landlord.dev/ keys too; this keeps the guarantee even for objects that bypassed validation).
-    ...(options.tags ?? {}),
-    [LABELS.tenant]: options.tenantId,
-    [LABELS.tier]: options.tier,
-    [LABELS.costCenter]: options.costCenter,
-    [LABELS.managedBy]: MANAGED_BY_VALUE,
-    ...(options.pool ? { [LABELS.pool]: options.pool } : {}),
-  };
+  return costLabels(options);
 }
 
 /** Labels on a pool's shared objects: they belong to the pool, not to any one tenant. */

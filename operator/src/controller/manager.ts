@@ -8,6 +8,8 @@ import { createWorkQueue, type ReconcileResult } from "../kube/queue.ts";
 import { createResources, type Kind, type Resources } from "../kube/resources.ts";
 import { createPrometheusClient } from "../policy/prometheus.ts";
 import { createPrometheusSignals } from "../policy/prometheusSignals.ts";
+import { createStackBackend } from "../provision/backend.ts";
+import { createOperationRunner } from "../provision/runner.ts";
 import { ObjectStore } from "../kube/store.ts";
 import { createMetrics } from "../metrics/metrics.ts";
 import { startObservabilityServers } from "../metrics/server.ts";
@@ -22,7 +24,7 @@ const INFORMERS: InformerSpec[] = [
   { kind: "PlacementPolicy" },
   { kind: "PlacementDecision" },
   // Children: only what Landlord labelled, so the operator never caches (or touches) anything else.
-  ...(["Namespace", "ResourceQuota", "LimitRange", "NetworkPolicy", "ConfigMap", "RoleBinding"] as const).map((kind) => ({ kind, labelSelector: MANAGED_SELECTOR })),
+  ...(["Namespace", "ResourceQuota", "LimitRange", "NetworkPolicy", "ConfigMap", "RoleBinding", "Job"] as const).map((kind) => ({ kind, labelSelector: MANAGED_SELECTOR })),
 ];
 
 
@@ -86,7 +88,8 @@ export async function startOperator(config: OperatorConfig, log: Logger): Promis
     return counts;
   };
   let depth = (): number => 0;
-  const metrics = createMetrics({ tenantsByTier, queueDepth: () => depth() });
+  let provisionerActive = (): number => 0;
+  const metrics = createMetrics({ tenantsByTier, queueDepth: () => depth(), provisionerActive: () => provisionerActive() });
   const servers = await startObservabilityServers({
     metricsPort: config.metricsPort,
     healthPort: config.healthPort,
@@ -114,7 +117,21 @@ export async function startOperator(config: OperatorConfig, log: Logger): Promis
     log,
     enqueue: (tenantId) => queue.add(tenantKey(tenantId)),
   });
+  const provisioner = createOperationRunner({
+    backend: createStackBackend(config, log),
+    concurrency: config.provisionConcurrency,
+    timeoutMs: config.provisionTimeoutMs,
+    onSettled: (tenantId) => queue.add(tenantKey(tenantId)),
+    log,
+    observe: (operation, outcome, durationMs) => {
+      metrics.provisionerOperations.inc({ operation, result: outcome === "succeeded" ? "success" : outcome });
+      metrics.provisionerDuration.observe({ operation }, durationMs / 1000);
+    },
+  });
+  provisionerActive = () => provisioner.active();
   const ctx: ControllerContext = {
+    provisioner,
+    aws: { region: config.awsRegion, vpcId: config.awsVpcId, subnetIds: config.awsSubnetIds },
     prometheus,
     store,
     resources,
@@ -172,7 +189,8 @@ export async function startOperator(config: OperatorConfig, log: Logger): Promis
     stopping ??= (async () => {
       if (resync) clearInterval(resync);
       prometheus.stop();
-      await queue.shutdown();
+      // Running stack operations are cancelled (Pulumi releases its lock); the next leader resumes them.
+      await Promise.all([queue.shutdown(), provisioner.close()]);
       await informers.stop();
       await election?.stop();
       await servers.close();

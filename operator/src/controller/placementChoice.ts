@@ -5,7 +5,7 @@ import { CHILD_NAMES } from "./children.ts";
 import type { ConditionInput } from "./conditions.ts";
 import type { ControllerContext } from "./context.ts";
 import { decisionsOf, newestMove, type DecisionObject } from "./decisions.ts";
-import { clampServable, type TierChoice } from "./desiredTier.ts";
+import type { TierChoice } from "./desiredTier.ts";
 import { parsedSpec } from "./parsedSpec.ts";
 import { APPROVE_ANNOTATION } from "./labels.ts";
 import { tenantNamespace } from "./names.ts";
@@ -161,6 +161,5 @@ export function choosePlacement(ctx: ControllerContext, tenant: TenantObject, sp
   if (open && open.spec.to !== out.choice.tier && !specDecides && allowed(open.spec.to)) {
     out.choice = { tier: open.spec.to, trigger: open.spec.trigger, reason: open.spec.rule ?? "move in progress" };
   }
-  out.choice = clampServable(out.choice);
   return out;
 }

@@ -8,13 +8,16 @@ import {
 } from "../api/v1alpha1/index.ts";
 import type { KubeObject } from "../kube/client.ts";
 import type { ReconcileResult } from "../kube/queue.ts";
-import { CHILD_NAMES, DEFAULT_NAMESPACE_QUOTA, namespaceTierObjects, registryEntry } from "./children.ts";
+import { CHILD_NAMES, connectionConfigMap, DEFAULT_NAMESPACE_QUOTA, namespaceTierObjects, registryEntry } from "./children.ts";
 import { compact, jsonEqual, mergeConditions, specIssues, type Condition, type ConditionInput } from "./conditions.ts";
 import { applyIfChanged, applyStatus, ForeignObjectError, isManaged, poolKey, setFinalizer, type ControllerContext } from "./context.ts";
-import { finishDecision, openDecision, recordDecision, type DecisionObject } from "./decisions.ts";
+import { finishDecision, markStep, openDecision, recordDecision, type DecisionObject } from "./decisions.ts";
+import { driveMigration, type MigrationStatus } from "./migration.ts";
+import { REQUIRED_TENANT_LABELS } from "./labels.ts";
+import { StackBook, stackOf, type InventoryItem } from "./stacks.ts";
 import type { TierChoice } from "./desiredTier.ts";
 import { choosePlacement, type PlacementChoice } from "./placementChoice.ts";
-import { APPROVE_ANNOTATION, FINALIZER, LABELS } from "./labels.ts";
+import { APPROVE_ANNOTATION, FINALIZER, LABELS, MANAGED_BY_VALUE } from "./labels.ts";
 import { tenantNamespace } from "./names.ts";
 import { parsedSpec } from "./parsedSpec.ts";
 
@@ -45,8 +48,7 @@ function seatUpToDate(ctx: ControllerContext, spec: TenantPlacementSpec, seat: {
 }
 
 function policyQuota(ctx: ControllerContext, spec: TenantPlacementSpec, tier: Tier): Quota | undefined {
-  const policy = ctx.store.get<KubeObject & { spec?: PlacementPolicySpec }>("PlacementPolicy", spec.policyRef);
-  return policy?.spec?.tiers?.find((t) => t.tier === tier)?.quota;
+  return policyOf(ctx, spec)?.tiers?.find((t) => t.tier === tier)?.quota;
 }
 
 function namespaceReady(ctx: ControllerContext, tenantId: string): boolean {
@@ -68,17 +70,31 @@ async function releaseNamespace(ctx: ControllerContext, tenantId: string): Promi
   return true;
 }
 
-function inventory(tier: Tier | undefined, tenantId: string, seat: { namespace: string } | undefined, admins: boolean): TenantPlacementStatus["resources"] {
-  if (tier === "pooled" && seat) return [{ kind: "ConfigMap", name: CHILD_NAMES.registry, namespace: seat.namespace }];
-  if (tier !== "namespace") return undefined;
-  const namespace = tenantNamespace(tenantId);
-  return [
-    { kind: "Namespace", name: namespace },
-    { kind: "ResourceQuota", name: CHILD_NAMES.quota, namespace },
-    { kind: "LimitRange", name: CHILD_NAMES.limits, namespace },
-    { kind: "NetworkPolicy", name: CHILD_NAMES.networkPolicy, namespace },
-    ...(admins ? [{ kind: "RoleBinding", name: CHILD_NAMES.adminBinding, namespace }] : []),
-  ];
+/** Kubernetes objects of the tier that serves the tenant; the AWS resources of its stacks follow. */
+function inventory(tier: Tier | undefined, tenantId: string, seat: { namespace: string } | undefined, admins: boolean, aws: InventoryItem[]): TenantPlacementStatus["resources"] {
+  const items: InventoryItem[] = [];
+  if (tier === "pooled" && seat) items.push({ kind: "ConfigMap", name: CHILD_NAMES.registry, namespace: seat.namespace });
+  if (tier !== undefined && tier !== "pooled") {
+    const namespace = tenantNamespace(tenantId);
+    items.push(
+      { kind: "Namespace", name: namespace },
+      { kind: "ResourceQuota", name: CHILD_NAMES.quota, namespace },
+      { kind: "LimitRange", name: CHILD_NAMES.limits, namespace },
+      { kind: "NetworkPolicy", name: CHILD_NAMES.networkPolicy, namespace },
+      ...(admins ? [{ kind: "RoleBinding", name: CHILD_NAMES.adminBinding, namespace }] : []),
+      ...(stackOf(tier) ? [{ kind: "ConfigMap", name: CHILD_NAMES.connection, namespace }] : []),
+    );
+  }
+  items.push(...aws);
+  return items.length > 0 ? items : undefined;
+}
+
+/** AWS resources missing a required cost tag (or carrying a wrong value), for TagsCompliant. */
+function untagged(aws: readonly InventoryItem[], tenantId: string, costCenter: string): string[] {
+  const expected: Record<string, string> = { [LABELS.tenant]: tenantId, [LABELS.costCenter]: costCenter, [LABELS.managedBy]: MANAGED_BY_VALUE };
+  return aws
+    .filter((item) => REQUIRED_TENANT_LABELS.some((key) => item.tags?.[key] === undefined) || Object.entries(expected).some(([key, value]) => item.tags?.[key] !== value))
+    .map((item) => `${item.kind} ${item.name ?? item.id ?? ""}`.trim());
 }
 
 /**
@@ -134,41 +150,78 @@ export async function reconcileTenant(ctx: ControllerContext, tenantId: string):
 
   const seat = findSeat(ctx, spec.pool, tenantId);
   const conditions: ConditionInput[] = [...placement.conditions];
-  let now_served: Tier | undefined = served;
+  const target = choice.tier;
+  const stacks = new StackBook(ctx, spec, tenantId, previous, served);
+  let nowServed: Tier | undefined = served;
   let phase: TenantPlacementStatus["phase"];
+  let migration = previous.migration;
   let waiting = false;
+  const retryAts: number[] = [];
   // The pool acts on this tenant's status (targetTier), so it is woken only after that is written.
   let wakePool = false;
 
   try {
-    if (choice.tier === "namespace") {
-      const quota = spec.quota ?? policyQuota(ctx, spec, "namespace") ?? DEFAULT_NAMESPACE_QUOTA;
-      for (const object of namespaceTierObjects({ tenant: spec, quota, admins: spec.admins })) await applyIfChanged(ctx, object);
-      if (!spec.admins?.length) await removeStaleAdminBinding(ctx, tenantId);
-      if (namespaceReady(ctx, tenantId)) {
-        now_served = "namespace";
-        // Cut-over: the tenant is served from its namespace; the pool releases its seat next.
-        phase = seat ? "CuttingOver" : "Active";
-        if (seat) wakePool = true;
-      } else {
-        phase = "Provisioning";
-      }
-    } else {
+    // 1. The target placement, created and healthy before anything about the current one changes.
+    let targetReady: boolean;
+    if (target === "pooled") {
       if (!ctx.store.get("TenantPool", spec.pool)) {
         conditions.push({ type: "Degraded", status: "True", reason: "PoolNotFound", message: `TenantPool ${spec.pool} does not exist; create it or set spec.pool` });
       }
-      if (seat) {
-        now_served = "pooled";
-        phase = "Active";
-        // The dedicated namespace of a demoted tenant is released only once its seat exists.
-        await releaseNamespace(ctx, tenantId);
-      } else {
-        phase = served ? "Provisioning" : "Pending";
-        wakePool = true;
-      }
+      targetReady = seat !== undefined;
+      if (!seat || !seatUpToDate(ctx, spec, seat)) wakePool = true;
       const unplaceable = ctx.unplaceable.get(tenantId);
       if (unplaceable && !seat) conditions.push({ type: "Degraded", status: "True", reason: "Unplaceable", message: unplaceable });
-      if (seat && !seatUpToDate(ctx, spec, seat)) wakePool = true;
+    } else {
+      const quota = spec.quota ?? policyQuota(ctx, spec, target) ?? policyQuota(ctx, spec, "namespace") ?? DEFAULT_NAMESPACE_QUOTA;
+      for (const object of namespaceTierObjects({ tenant: spec, quota, admins: spec.admins, tier: target })) await applyIfChanged(ctx, object);
+      if (!spec.admins?.length) await removeStaleAdminBinding(ctx, tenantId);
+      targetReady = namespaceReady(ctx, tenantId);
+      const kind = stackOf(target);
+      if (kind) targetReady = stacks.up(kind) && targetReady;
+    }
+    if (!targetReady && stacks.failed()) phase = "Failed";
+
+    // 2. The move: migrate the data if it changes home, then cut over.
+    if (served !== target && targetReady) {
+      const template = policyOf(ctx, spec)?.migration?.jobTemplate;
+      if (served !== undefined && decision && template && stackOf(served) !== stackOf(target)) {
+        const outcome = await driveMigration(
+          ctx,
+          { tenantId, costCenter: spec.costCenter, tags: spec.tags, decision: decision.metadata.name, from: served, to: target, template, target: stacks.entry(stackOf(target)), source: stacks.entry(stackOf(served)) },
+          previous.migration,
+        );
+        migration = outcome.status;
+        if (outcome.state === "Succeeded") nowServed = target;
+        else if (outcome.state === "Running") phase = "Migrating";
+        else {
+          phase = "Failed";
+          retryAts.push(outcome.retryAt);
+          conditions.push({ type: "Degraded", status: "True", reason: "MigrationFailed", message: `${outcome.message}; attempt ${outcome.status.attempt + 1} starts at ${new Date(outcome.retryAt).toISOString()}; the tenant stays served from ${served}` });
+        }
+      } else {
+        nowServed = target;
+      }
+    }
+
+    // 3. After cut-over: route to the new home, then release the old one.
+    if (nowServed === target) {
+      const kind = stackOf(target);
+      const entry = stacks.entry(kind);
+      if (kind && entry?.endpoint && entry.port && entry.masterSecretArn) {
+        await applyIfChanged(ctx, connectionConfigMap({ tenant: spec, tier: target, endpoint: entry.endpoint, port: entry.port, masterSecretArn: entry.masterSecretArn, planned: entry.planned ?? false }));
+      } else if (target === "namespace") {
+        // Back on the shared database; a pooled tenant's namespace goes away with it anyway.
+        await removeConnection(ctx, tenantId);
+      }
+      // A demoted tenant's namespace goes only once its seat exists (it is the cut-over).
+      if (target === "pooled") await releaseNamespace(ctx, tenantId);
+      stacks.releaseAllBut(kind);
+      migration = undefined;
+      // The pool releases the seat of a tenant served elsewhere; until then the move is cutting over.
+      phase = target !== "pooled" && seat ? "CuttingOver" : "Active";
+      if (target !== "pooled" && seat) wakePool = true;
+    } else {
+      phase ??= served ? "Provisioning" : "Pending";
     }
   } catch (error) {
     if (!(error instanceof ForeignObjectError)) throw error;
@@ -176,20 +229,19 @@ export async function reconcileTenant(ctx: ControllerContext, tenantId: string):
     conditions.push({ type: "Degraded", status: "True", reason: "NamespaceConflict", message: error.message });
     waiting = true;
   }
+  conditions.push(...stacks.conditions);
+  retryAts.push(...stacks.retryAts);
+  if (decision && nowServed !== decision.spec.to) decision = await markStep(ctx, decision, phase === "Failed" ? (migration ? "Migrating" : "Provisioning") : (phase ?? "Provisioning"), conditions.find((c) => c.type === "Degraded")?.message);
 
-  const moving = now_served !== choice.tier || phase !== "Active";
-  if (choice.unavailable) {
-    conditions.push({
-      type: "Degraded",
-      status: "True",
-      reason: "TierUnavailable",
-      message: `tier ${choice.unavailable} needs the Pulumi provisioner, which this release does not include; served from ${choice.tier} instead`,
-    });
-  }
-
-  const status = buildStatus({ previous, generation, now, spec, tenantId, served: now_served, choice, phase, seat, decision, conditions, moving, placement });
+  const moving = nowServed !== choice.tier || phase !== "Active";
+  const status = buildStatus({ previous, generation, now, spec, tenantId, served: nowServed, choice, phase, seat, decision, conditions, moving, placement, stacks, migration });
   await applyStatus(ctx, tenant, status);
   if (wakePool) ctx.enqueue(poolKey(spec.pool));
+  for (const change of stacks.changes) {
+    const planned = change.entry.planned ? " (planned: nothing was created in AWS)" : "";
+    ctx.events.record(tenant, "Normal", change.what, `${change.what === "Provisioned" ? "Brought up" : `Released (deletionPolicy ${spec.deletionPolicy})`} stack ${change.entry.name}${planned}`);
+    ctx.log.info({ stack: change.entry.name, planned: change.entry.planned ?? false }, change.what === "Provisioned" ? "Provisioned stack" : "Released stack");
+  }
   const degraded = conditions.find((c) => c.type === "Degraded");
   const previousDegraded = previous.conditions?.find((c) => c.type === "Degraded");
   if (degraded && (previousDegraded?.status !== "True" || previousDegraded.reason !== degraded.reason)) {
@@ -197,17 +249,32 @@ export async function reconcileTenant(ctx: ControllerContext, tenantId: string):
   }
   // Closed only once the status that says where the tenant is served has been written: if this
   // process dies in between, the next reconcile finds the open decision and closes it then.
-  if (decision && now_served === decision.spec.to && phase === "Active") {
+  if (decision && nowServed === decision.spec.to && phase === "Active") {
     decision = await finishDecision(ctx, decision, "Succeeded", { lastStep: "CutOver" });
-    ctx.events.record(tenant, "Normal", "Placed", `${decision.metadata.name}: now served from ${now_served}`);
+    ctx.events.record(tenant, "Normal", "Placed", `${decision.metadata.name}: now served from ${nowServed}`);
     ctx.log.info({ from: decision.spec.from, to: decision.spec.to, decision: decision.metadata.name }, "Moved tenant");
     if (decision.spec.approval) await clearApproval(ctx, tenant, decision.spec.approval.annotation);
   }
   if (waiting) return { kind: "error", error: new Error(conditions.at(-1)?.message ?? "waiting") };
-  if (moving) return { kind: "requeueAfter", ms: MOVE_POLL_MS };
-  // A stabilization window or cooldown ends with no event to announce it: come back then.
-  if (placement.retryAt !== undefined) return { kind: "requeueAfter", ms: Math.max(placement.retryAt - ctx.now().getTime(), 100) };
+  // A failed step comes back at its retry time; a move in progress also polls (the runner and the
+  // informers wake it sooner); a stabilization window or cooldown ends with no event at all.
+  const wakeAt = Math.min(...retryAts, placement.retryAt ?? Infinity, moving ? ctx.now().getTime() + MOVE_POLL_MS : Infinity);
+  if (wakeAt !== Infinity) return { kind: "requeueAfter", ms: Math.max(wakeAt - ctx.now().getTime(), 100) };
   return { kind: "done" };
+}
+
+function policyOf(ctx: ControllerContext, spec: TenantPlacementSpec): PlacementPolicySpec | undefined {
+  return ctx.store.get<KubeObject & { spec?: PlacementPolicySpec }>("PlacementPolicy", spec.policyRef)?.spec;
+}
+
+/** The connection ConfigMap only exists while a dedicated database serves the tenant. */
+async function removeConnection(ctx: ControllerContext, tenantId: string): Promise<void> {
+  const namespace = tenantNamespace(tenantId);
+  const configMap = ctx.store.get("ConfigMap", CHILD_NAMES.connection, namespace);
+  if (configMap && isManaged(configMap)) {
+    await ctx.resources.delete("ConfigMap", CHILD_NAMES.connection, namespace);
+    ctx.store.remove("ConfigMap", configMap);
+  }
 }
 
 /**
@@ -251,29 +318,41 @@ function buildStatus(o: {
   conditions: ConditionInput[];
   moving: boolean;
   placement: PlacementChoice;
+  stacks: StackBook;
+  migration: MigrationStatus | undefined;
 }): Record<string, unknown> {
   const { served, choice, phase } = o;
   const waiting = o.placement.waiting;
   const degraded = o.conditions.find((c) => c.type === "Degraded");
-  const ready = served !== undefined && phase !== "Failed";
+  // A tenant whose move failed is still served where it was: Ready says so, Degraded says why.
+  const ready = served !== undefined;
+  const servingStack = o.stacks.entry(stackOf(served));
+  const planNote = servingStack?.planned ? ` (stack ${servingStack.name} is a plan: nothing was created in AWS)` : "";
+  const aws = o.stacks.inventory();
+  const missingTags = untagged(aws, o.tenantId, o.spec.costCenter);
   const conditions: ConditionInput[] = [
     {
       type: "Ready",
       status: ready ? "True" : "False",
-      reason: ready ? (phase === "Active" ? "Served" : "ServedWhileMoving") : (phase ?? "Pending"),
-      message: ready ? `Served from the ${served} tier${served === "pooled" ? ` in ${o.seat?.namespace}` : ""}` : "Not placed yet",
+      reason: ready ? (phase === "Active" ? "Served" : phase === "Failed" ? "ServedMoveFailed" : "ServedWhileMoving") : (phase ?? "Pending"),
+      message: ready ? `Served from the ${served} tier${served === "pooled" ? ` in ${o.seat?.namespace}` : ""}${planNote}` : "Not placed yet",
     },
     o.moving && served !== choice.tier
       ? { type: "Promoting", status: "True", reason: phase ?? "Pending", message: `Moving ${served ?? "(new)"} → ${choice.tier}: ${choice.reason}` }
       : waiting
         ? { type: "Promoting", status: "False", reason: waiting.why, message: waiting.message }
         : { type: "Promoting", status: "False", reason: "Settled", message: `At the desired tier ${choice.tier}` },
-    {
-      type: "TagsCompliant",
-      status: "True",
-      reason: served === "pooled" ? "PooledByShare" : "Labelled",
-      message: served === "pooled" ? "Pooled cost is apportioned by usage share; the registry entry carries the cost center" : "Every object carries the required cost labels",
-    },
+    missingTags.length > 0
+      ? { type: "TagsCompliant", status: "False", reason: "MissingTags", message: `AWS resources without the required cost tags: ${missingTags.join(", ")}` }
+      : {
+          type: "TagsCompliant",
+          status: "True",
+          reason: served === "pooled" ? "PooledByShare" : "Labelled",
+          message:
+            served === "pooled"
+              ? "Pooled cost is apportioned by usage share; the registry entry carries the cost center"
+              : `Every object carries the required cost labels${aws.length > 0 ? ` and all ${aws.length} AWS resources the required cost tags` : ""}`,
+        },
     degraded ?? { type: "Degraded", status: "False", reason: "AsExpected", message: "No problems" },
     // Signal and policy problems: present only while they hold, so they never linger after a fix.
     ...o.conditions.filter((c) => c.type !== "Degraded"),
@@ -285,13 +364,15 @@ function buildStatus(o: {
     tier: served,
     targetTier: served !== choice.tier ? choice.tier : undefined,
     pool: served === "pooled" ? o.spec.pool : undefined,
-    namespace: served === "pooled" ? o.seat?.namespace : served === "namespace" ? tenantNamespace(o.tenantId) : undefined,
+    namespace: served === "pooled" ? o.seat?.namespace : served !== undefined ? tenantNamespace(o.tenantId) : undefined,
     lastDecision: o.decision?.metadata.name ?? o.previous.lastDecision,
     recommendation: o.placement.recommendation,
     signals: o.placement.signals,
     // Only moved when the values change, so an unchanged evaluation writes nothing.
     signalsObservedAt: o.placement.signals && jsonEqual(o.placement.signals, o.previous.signals) ? o.previous.signalsObservedAt : o.placement.signalsObservedAt,
-    resources: inventory(served, o.tenantId, o.seat, Boolean(o.spec.admins?.length)),
+    resources: inventory(served, o.tenantId, o.seat, Boolean(o.spec.admins?.length), aws),
+    stacks: o.stacks.status(),
+    migration: o.migration,
     conditions: mergeConditions(o.previous.conditions as Condition[] | undefined, conditions, o.now, o.generation),
   });
 }
@@ -303,13 +384,27 @@ function buildStatus(o: {
 async function finalizeTenant(ctx: ControllerContext, tenant: TenantObject, spec: TenantPlacementSpec): Promise<ReconcileResult> {
   const tenantId = tenant.metadata.name;
   if (!tenant.metadata.finalizers?.includes(FINALIZER)) return { kind: "done" };
+  const previous = tenant.status ?? {};
   const seat = findSeat(ctx, spec.pool, tenantId);
   if (seat) ctx.enqueue(poolKey(spec.pool));
   const namespacePresent = await releaseNamespace(ctx, tenantId);
-  const previous = tenant.status ?? {};
-  if (seat || namespacePresent) {
-    await applyStatus(ctx, tenant, compact({ ...previous, phase: "Deleting" }));
-    return { kind: "requeueAfter", ms: 1_000 };
+  // AWS stacks honour spec.deletionPolicy; a destroy that fails keeps the finalizer and says why.
+  const stacks = new StackBook(ctx, spec, tenantId, previous, previous.tier);
+  const stacksGone = stacks.releaseAllBut(undefined);
+  for (const change of stacks.changes) ctx.events.record(tenant, "Normal", "Released", `Released stack ${change.entry.name} (deletionPolicy ${spec.deletionPolicy})`);
+  if (seat || namespacePresent || !stacksGone) {
+    const now = ctx.now().toISOString();
+    const degraded = stacks.conditions.find((c) => c.type === "Degraded");
+    await applyStatus(ctx, tenant, compact({
+      ...previous,
+      phase: "Deleting",
+      stacks: stacks.status(),
+      resources: (previous.resources ?? []).filter((item) => !item.kind.includes(":")).concat(stacks.inventory()),
+      conditions: degraded ? mergeConditions(previous.conditions, [degraded], now, tenant.metadata.generation) : previous.conditions,
+    }));
+    if (degraded && previous.conditions?.find((c) => c.type === "Degraded")?.reason !== degraded.reason) ctx.events.record(tenant, "Warning", degraded.reason, degraded.message);
+    const wakeAt = Math.min(...stacks.retryAts, ctx.now().getTime() + (seat || namespacePresent ? 1_000 : 5_000));
+    return { kind: "requeueAfter", ms: Math.max(wakeAt - ctx.now().getTime(), 100) };
   }
   const open = openDecision(ctx, tenantId);
   if (open) await finishDecision(ctx, open, "RolledBack", { lastStep: "Deleted", error: "the TenantPlacement was deleted" });

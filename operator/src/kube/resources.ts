@@ -14,6 +14,7 @@ export const RESOURCES = {
   RoleBinding: { apiVersion: "rbac.authorization.k8s.io/v1", plural: "rolebindings", namespaced: true },
   Event: { apiVersion: "v1", plural: "events", namespaced: true },
   Secret: { apiVersion: "v1", plural: "secrets", namespaced: true },
+  Job: { apiVersion: "batch/v1", plural: "jobs", namespaced: true },
 } as const;
 export type Kind = keyof typeof RESOURCES;
 

@@ -5,12 +5,15 @@ export interface MetricsOptions {
   /** Read at every scrape, so the gauge never drifts from the store it describes. */
   tenantsByTier?: () => Record<string, number>;
   queueDepth?: () => number;
+  /** Stack operations running or queued in the provisioner. */
+  provisionerActive?: () => number;
   /** Node process metrics (CPU, memory, event loop lag, GC); default true. */
   defaultMetrics?: boolean;
 }
 
 export type ReconcileOutcome = "success" | "requeue_after" | "error" | "terminal_error";
-export type ProvisionerResult = "success" | "error";
+/** "success", or the kind of ProvisionError (ConcurrentUpdate, ProgramError, Timeout, Cancelled). */
+export type ProvisionerResult = string;
 
 export interface Metrics {
   /** Its own registry rather than prom-client's global one, so tests can create several. */
@@ -20,6 +23,7 @@ export interface Metrics {
   reconcileDuration: Histogram<"controller">;
   moves: Counter<"from" | "to" | "outcome">;
   provisionerOperations: Counter<"operation" | "result">;
+  provisionerDuration: Histogram<"operation">;
   /** 1 while this replica holds the leader Lease (or runs without leader election). */
   leader: Gauge;
   /** Records one reconcile: its outcome, error count and duration. Shaped for WorkQueue's onResult. */
@@ -82,9 +86,24 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   });
   const provisionerOperations = new Counter({
     name: "landlord_provisioner_operations_total",
-    help: "Provisioner operations (preview, up, destroy, ...) by result.",
+    help: "Provisioner stack operations (up, destroy) by result: success or the error kind (ConcurrentUpdate, ProgramError, Timeout, Cancelled).",
     labelNames: ["operation", "result"] as const,
     registers,
+  });
+  const provisionerDuration = new Histogram({
+    name: "landlord_provisioner_operation_duration_seconds",
+    help: "Duration of provisioner stack operations (a pulumi up of an RDS instance takes minutes; a plan, milliseconds).",
+    labelNames: ["operation"] as const,
+    buckets: [0.05, 0.5, 5, 30, 120, 300, 600, 1200, 2400, 3600],
+    registers,
+  });
+  new Gauge({
+    name: "landlord_provisioner_operations_active",
+    help: "Provisioner stack operations running or waiting for a slot.",
+    registers,
+    collect() {
+      this.set(options.provisionerActive?.() ?? 0);
+    },
   });
   const leader = new Gauge({ name: "landlord_leader", help: "1 while this replica is the leader.", registers });
 
@@ -95,6 +114,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     reconcileDuration,
     moves,
     provisionerOperations,
+    provisionerDuration,
     leader,
     observeReconcile(controller, result, durationMs) {
       reconciles.inc({ controller, result: reconcileOutcome(result) });

@@ -25,6 +25,8 @@ export interface StackRequest {
   /** Present for the account kind only; email already has {{tenantId}} substituted. */
   account?: AccountSettings & { email: string };
   deletionPolicy: DeletionPolicy;
+  /** Set by destroy for its preparatory up: the program turns deletion protection off. Never set on a serving stack. */
+  releasing?: boolean;
   aws: { region: string; vpcId?: string; subnetIds?: string[] };
 }
 
@@ -87,7 +89,11 @@ export interface StackBackend {
   up(request: StackRequest, signal: AbortSignal): Promise<StackResult>;
   /**
    * Removes what the stack created, honouring request.deletionPolicy: Retain leaves the cloud
-   * resources in place and only forgets the stack; Snapshot takes a final snapshot; Delete deletes.
+   * resources in place and only forgets the stack (e.g. `stack rm --force`: nothing is deleted);
+   * Snapshot and Delete first run an `up` of the program with `releasing: true` (deletion
+   * protection off, final snapshot per policy — `pulumi destroy` acts on the options recorded in
+   * the state, not on the program), then destroy and remove the stack. Destroying a stack that
+   * does not exist succeeds.
    */
   destroy(request: StackRequest, signal: AbortSignal): Promise<void>;
   /** Releases workspaces, temp dirs; called once at shutdown after every operation settled. */

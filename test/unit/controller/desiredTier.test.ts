@@ -36,8 +36,9 @@ describe("desiredTier", () => {
     });
   });
 
-  it("serves a tenant pinned to a tier this release cannot provision from the nearest tier below, and says so", () => {
-    expect(desiredTier(tier({ mode: "Pinned", pinned: "database" }), "pooled")).toMatchObject({ tier: "namespace", unavailable: "database", trigger: "Pinned" });
+  it("places a tenant pinned to a dedicated tier there", () => {
+    expect(desiredTier(tier({ mode: "Pinned", pinned: "database" }), "pooled")).toEqual({ tier: "database", trigger: "Pinned", reason: "spec.tier is pinned to database" });
+    expect(desiredTier(tier({ mode: "Pinned", pinned: "account" }), undefined)).toMatchObject({ tier: "account", trigger: "Pinned" });
   });
 });
 

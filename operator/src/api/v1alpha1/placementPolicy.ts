@@ -156,6 +156,14 @@ export const accountSettings = z.strictObject({
   )
     .default("OrganizationAccountAccessRole")
     .describe("IAM role the operator assumes in the new account, e.g. OrganizationAccountAccessRole."),
+  monthlyBudgetUSD: z
+    .int()
+    .min(1)
+    .max(1_000_000_000)
+    .optional()
+    .describe(
+      "Monthly AWS Budgets cost limit in USD for the tenant's spend (filtered on its landlord.dev/tenant tag), e.g. 5000; absent means 1000. Alerts at 80% actual and 100% forecast spend.",
+    ),
 });
 
 export const tierRule = withRules(

@@ -15,7 +15,7 @@ import {
   timestamp,
 } from "./common.ts";
 import { AGE_COLUMN, CATEGORIES, resource, type CrdDescriptor } from "./resource.ts";
-import { immutable, keyMatching, withKeyRules, withRules } from "./rules.ts";
+import { immutable, keyMatching, maxEntries, withKeyRules, withRules } from "./rules.ts";
 
 export const TIER_MODES = ["Auto", "Pinned"] as const;
 export const DELETION_POLICIES = ["Retain", "Snapshot", "Delete"] as const;
@@ -144,6 +144,41 @@ export const inventoryItem = z.strictObject({
     .boolean()
     .optional()
     .describe("True when the resource was only planned (plan provisioner, no AWS credentials) and does not exist."),
+  tags: maxEntries(z.record(z.string().max(128), z.string().max(256).describe("Tag value, e.g. acme.")), 50)
+    .optional()
+    .describe("AWS tags the resource carries (or would carry, when planned), e.g. {landlord.dev/tenant: acme}."),
+});
+
+export const STACK_STATES = ["Provisioning", "Ready", "Failed", "Destroying", "DestroyFailed"] as const;
+
+export const stackStatus = z.strictObject({
+  kind: z.enum(["database", "account"]).describe("Which dedicated stack: database (an RDS instance) or account (an AWS account with its RDS instance)."),
+  name: z.string().max(253).describe("Pulumi stack name, e.g. landlord-acme-database."),
+  state: z
+    .enum(STACK_STATES)
+    .describe("Provisioning, Ready, Failed (the last up failed; retried with backoff), Destroying or DestroyFailed."),
+  planned: z.boolean().optional().describe("True when the plan provisioner recorded the stack: nothing exists in AWS."),
+  requestHash: z.string().max(64).optional().describe("Digest of the settings the stack was last brought up with; a change re-runs up."),
+  endpoint: z.string().max(253).optional().describe("Database endpoint, e.g. landlord-acme.abc123.eu-west-1.rds.amazonaws.com."),
+  port: z.int().min(1).max(65535).optional().describe("Database port, e.g. 5432."),
+  masterSecretArn: z
+    .string()
+    .max(2048)
+    .optional()
+    .describe("ARN of the Secrets Manager secret RDS manages for the master user; the password itself never passes through Landlord."),
+  accountId: z.string().max(64).optional().describe("The dedicated AWS account's id (account stack), e.g. 123456789012; a plan records a placeholder."),
+  failures: z.int().min(0).optional().describe("Consecutive failed operations; the backoff grows with it and survives operator restarts."),
+  lastError: z.string().max(4096).optional().describe("Why the last operation failed."),
+  retryAt: timestamp.optional().describe("When a failed operation is retried, RFC 3339."),
+});
+
+export const migrationStatus = z.strictObject({
+  job: z.string().max(63).describe("Name of the migration Job of the current attempt, in the tenant namespace."),
+  decision: z.string().max(253).describe("The PlacementDecision (move) the migration belongs to."),
+  attempt: z.int().min(1).describe("Attempt number, from 1."),
+  state: z.enum(["Running", "Succeeded", "Failed"]).describe("Running, Succeeded or Failed (retried with backoff as a new Job)."),
+  lastError: z.string().max(4096).optional().describe("Why the last attempt failed, from the Job's Failed condition."),
+  retryAt: timestamp.optional().describe("When a failed migration is retried, RFC 3339."),
 });
 
 export const tenantPlacementStatus = z.strictObject({
@@ -178,6 +213,12 @@ export const tenantPlacementStatus = z.strictObject({
     .max(256)
     .optional()
     .describe("Inventory of everything created for this tenant, in Kubernetes and in AWS."),
+  stacks: z
+    .array(stackStatus)
+    .max(4)
+    .optional()
+    .describe("Dedicated AWS stacks (Pulumi) of the tenant: the one serving it and, during a move or release, the other."),
+  migration: migrationStatus.optional().describe("Data migration Job of the move in progress, when the policy has one."),
   conditions: conditions
     .optional()
     .describe("Ready, Promoting, TagsCompliant and Degraded, following Kubernetes condition conventions."),

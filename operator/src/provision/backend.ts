@@ -1,0 +1,30 @@
+import type { Logger } from "pino";
+import type { OperatorConfig } from "../config.ts";
+import type { StackBackend, StackRequest, StackResult } from "./port.ts";
+
+/**
+ * The configured adapter, loaded on first use: Pulumi's SDK and the AWS programs cost tens of
+ * megabytes of heap, which an operator with no dedicated tenant never needs to pay.
+ */
+export function createStackBackend(config: OperatorConfig, log: Logger): StackBackend {
+  let loaded: Promise<StackBackend> | undefined;
+  const load = (): Promise<StackBackend> =>
+    (loaded ??= config.provisioner === "plan"
+      ? import("./plan.ts").then((m) => m.planBackend())
+      : import("./pulumi.ts").then((m) =>
+          m.createPulumiBackend({
+            backendUrl: config.pulumiBackendUrl as string,
+            ...(config.pulumiSecretsProvider ? { secretsProvider: config.pulumiSecretsProvider } : {}),
+            workDir: config.pulumiWorkDir,
+            log,
+          }),
+        ));
+  return {
+    kind: config.provisioner,
+    up: async (request: StackRequest, signal: AbortSignal): Promise<StackResult> => (await load()).up(request, signal),
+    destroy: async (request: StackRequest, signal: AbortSignal): Promise<void> => (await load()).destroy(request, signal),
+    close: async () => {
+      if (loaded) await (await loaded).close?.();
+    },
+  };
+}

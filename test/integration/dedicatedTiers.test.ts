@@ -1,0 +1,278 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eventually, k, kJson } from "./cluster.ts";
+import { startOperatorProcess, type OperatorProcess } from "./operatorProcess.ts";
+
+/**
+ * The database and account tiers against the real control plane with the plan provisioner: the
+ * Pulumi programs run under mocks, so every AWS resource is recorded, not created. There is no
+ * kubelet, so the tests play it for migration Jobs by writing their status.
+ */
+
+interface InventoryItem {
+  kind: string;
+  name?: string;
+  namespace?: string;
+  planned?: boolean;
+  tags?: Record<string, string>;
+}
+interface Tenant {
+  metadata: { name: string; finalizers?: string[] };
+  status?: {
+    tier?: string;
+    targetTier?: string;
+    phase?: string;
+    namespace?: string;
+    resources?: InventoryItem[];
+    stacks?: Array<{ kind: string; name: string; state: string; planned?: boolean; endpoint?: string; port?: number; masterSecretArn?: string }>;
+    migration?: { job: string; attempt: number; state: string };
+    conditions?: { type: string; status: string; reason: string; message: string }[];
+  };
+}
+interface Job {
+  metadata: { name: string; labels?: Record<string, string> };
+  spec: { template: { spec: { containers: Array<{ env?: Array<{ name: string; value?: string }> }> } } };
+}
+interface Decision {
+  metadata: { name: string };
+  spec: { from?: string; to: string };
+  status?: { outcome?: string; steps?: Array<{ name: string; finishedAt?: string }>; error?: string };
+}
+
+const run = `d${Date.now().toString(36)}`;
+const POOL = `${run}-pool`;
+const POLICY = `${run}-policy`;
+const POLICY_NO_MIGRATION = `${run}-nomig`;
+const id = (n: string): string => `${run}-${n}`;
+
+const apply = (objects: Record<string, unknown>[]): Promise<string> =>
+  k(["apply", "--server-side", "--field-manager=it", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: objects }));
+
+function policy(name: string, migration: boolean): Record<string, unknown> {
+  return {
+    apiVersion: "landlord.dev/v1alpha1",
+    kind: "PlacementPolicy",
+    metadata: { name },
+    spec: {
+      signals: [{ name: "monthlyRevenueUSD", source: { reported: {} } }],
+      tiers: [
+        { tier: "namespace", promoteWhen: { any: [{ signal: "monthlyRevenueUSD", gte: 20000 }] }, demoteWhen: { all: [{ signal: "monthlyRevenueUSD", lt: 14000 }] } },
+        {
+          tier: "database",
+          promoteWhen: { any: [{ signal: "monthlyRevenueUSD", gte: 50000 }] },
+          demoteWhen: { all: [{ signal: "monthlyRevenueUSD", lt: 40000 }] },
+          database: { engine: "postgres", instanceClass: "db.t4g.medium", allocatedStorageGB: 50 },
+        },
+        {
+          tier: "account",
+          promoteWhen: { any: [{ signal: "monthlyRevenueUSD", gte: 250000 }] },
+          demoteWhen: { all: [{ signal: "monthlyRevenueUSD", lt: 200000 }] },
+          account: { organizationalUnitId: "ou-ab12-cdef3456", emailTemplate: "aws+{{tenantId}}@example.com" },
+        },
+      ],
+      stabilization: { promoteAfter: "0s", demoteAfter: "0s", cooldown: "0s" },
+      approval: { promotion: "Automatic", demotion: "Automatic" },
+      rateLimit: { maxConcurrentMoves: 20, maxMovesPerHour: 1000 },
+      ...(migration
+        ? {
+            migration: {
+              jobTemplate: {
+                metadata: { labels: { app: "migrate" } },
+                spec: {
+                  backoffLimit: 0,
+                  template: { spec: { restartPolicy: "Never", containers: [{ name: "migrate", image: "example.com/migrate:1", args: ["--tenant={{tenantId}}", "--from={{from}}", "--to={{to}}"] }] } },
+                },
+              },
+            },
+          }
+        : {}),
+    },
+  };
+}
+
+function tenant(name: string, revenue: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    apiVersion: "landlord.dev/v1alpha1",
+    kind: "TenantPlacement",
+    metadata: { name },
+    spec: { tenantId: name, costCenter: "cc-42", pool: POOL, policyRef: POLICY, tags: { team: "data" }, reportedSignals: { monthlyRevenueUSD: revenue }, ...extra },
+  };
+}
+
+const getTenant = (name: string): Promise<Tenant> => kJson<Tenant>(["get", "tp", name]);
+const setRevenue = (name: string, revenue: number): Promise<string> =>
+  k(["patch", "tp", name, "--type=merge", "--field-manager=billing", "-p", JSON.stringify({ spec: { reportedSignals: { monthlyRevenueUSD: revenue } } })]);
+
+async function waitFor(name: string, want: (t: Tenant) => boolean, what: string, timeoutMs = 45_000): Promise<Tenant> {
+  let last: Tenant | undefined;
+  try {
+    return await eventually(async () => {
+      last = await getTenant(name);
+      return want(last) ? last : undefined;
+    }, { what: `${name}: ${what}`, timeoutMs });
+  } catch (error) {
+    // The status says what the operator was doing: far more useful than "timed out".
+    const { resources: _, ...status } = last?.status ?? {};
+    throw new Error(`${(error as Error).message}; last status: ${JSON.stringify(status)}`);
+  }
+}
+
+const condition = (t: Tenant, type: string) => t.status?.conditions?.find((c) => c.type === type);
+const decisions = async (name: string): Promise<Decision[]> =>
+  (await kJson<{ items: Decision[] }>(["get", "pdec", "-l", `landlord.dev/tenant=${name}`])).items.sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+
+async function registryHas(tenantId: string): Promise<boolean> {
+  const maps = await kJson<{ items: Array<{ data?: Record<string, string> }> }>(["get", "configmap", "-A", "-l", `landlord.dev/pool=${POOL}`]);
+  return maps.items.some((m) => m.data?.[tenantId] !== undefined);
+}
+
+/** Plays the kubelet and the Job controller: marks the Job finished the way the API server accepts. */
+async function finishJob(namespace: string, name: string, outcome: "Complete" | "Failed"): Promise<void> {
+  const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+  const at = { lastTransitionTime: now, lastProbeTime: now };
+  const status =
+    outcome === "Complete"
+      ? { startTime: now, completionTime: now, succeeded: 1, conditions: [{ type: "SuccessCriteriaMet", status: "True", ...at }, { type: "Complete", status: "True", ...at }] }
+      : {
+          startTime: now,
+          failed: 1,
+          conditions: [
+            { type: "FailureTarget", status: "True", reason: "BackoffLimitExceeded", message: "copy failed: relation orders is locked", ...at },
+            { type: "Failed", status: "True", reason: "BackoffLimitExceeded", message: "copy failed: relation orders is locked", ...at },
+          ],
+        };
+  await k(["patch", "job", name, "-n", namespace, "--subresource=status", "--type=merge", "-p", JSON.stringify({ status })]);
+}
+
+const REQUIRED_TAGS = ["landlord.dev/tenant", "landlord.dev/tier", "landlord.dev/cost-center", "landlord.dev/managed-by"];
+
+describe("the database and account tiers (plan provisioner)", () => {
+  let operator: OperatorProcess;
+
+  beforeAll(async () => {
+    await apply([
+      { apiVersion: "landlord.dev/v1alpha1", kind: "TenantPool", metadata: { name: POOL }, spec: { namespacePrefix: POOL, capacity: { maxTenants: 50, cpu: "50", memory: "100Gi" } } },
+      policy(POLICY, true),
+      policy(POLICY_NO_MIGRATION, false),
+    ]);
+    operator = await startOperatorProcess(["--provisioner", "plan"]);
+    await operator.waitReady();
+  }, 120_000);
+
+  afterAll(async () => {
+    await operator?.stop();
+  });
+
+  it("moves a tenant whose revenue crosses the database threshold: RDS planned with its tags, migration Job, cut-over", async () => {
+    const name = id("rich");
+    await apply([tenant(name, 1000)]);
+    await waitFor(name, (t) => t.status?.tier === "pooled" && t.status.phase === "Active", "pooled");
+    await setRevenue(name, 60000);
+
+    // Provisioned, then waiting for the migration Job, still served from the pool.
+    const migrating = await waitFor(name, (t) => t.status?.phase === "Migrating", "migrating");
+    expect(migrating.status?.tier).toBe("pooled");
+    expect(condition(migrating, "Ready")?.status).toBe("True");
+    expect(await registryHas(name)).toBe(true);
+    const stack = migrating.status?.stacks?.find((s) => s.kind === "database");
+    expect(stack).toMatchObject({ name: `landlord-${name}-database`, state: "Ready", planned: true, port: 5432 });
+
+    const namespace = `tenant-${name}`;
+    const jobName = migrating.status?.migration?.job ?? "";
+    const job = await kJson<Job>(["get", "job", jobName, "-n", namespace]);
+    const env = Object.fromEntries((job.spec.template.spec.containers[0]?.env ?? []).map((e) => [e.name, e.value]));
+    expect(env).toMatchObject({ TENANT_ID: name, FROM_TIER: "pooled", TO_TIER: "database", TARGET_ENDPOINT: stack?.endpoint, TARGET_PORT: "5432", TARGET_SECRET_ARN: stack?.masterSecretArn });
+    expect(JSON.stringify(job)).toContain(`--tenant=${name}`);
+    expect(job.metadata.labels).toMatchObject({ app: "migrate", "landlord.dev/tenant": name, "landlord.dev/managed-by": "landlord" });
+    expect(JSON.stringify(env).toLowerCase()).not.toContain("password");
+
+    await finishJob(namespace, jobName, "Complete");
+    const moved = await waitFor(name, (t) => t.status?.tier === "database" && t.status.phase === "Active", "served from its database");
+    expect(moved.status?.namespace).toBe(namespace);
+    expect(moved.status?.migration).toBeUndefined();
+    expect(await registryHas(name)).toBe(false);
+
+    // Every AWS resource is in the inventory, planned, with the required cost tags and the tenant's own.
+    const aws = (moved.status?.resources ?? []).filter((r) => r.kind.startsWith("aws:"));
+    const rds = aws.find((r) => r.kind === "aws:rds/instance:Instance");
+    expect(rds).toBeDefined();
+    for (const item of aws) {
+      expect(item.planned).toBe(true);
+      for (const key of REQUIRED_TAGS) expect(item.tags?.[key], `${item.kind} ${key}`).toBeDefined();
+      expect(item.tags).toMatchObject({ "landlord.dev/tenant": name, "landlord.dev/tier": "database", "landlord.dev/cost-center": "cc-42", team: "data" });
+    }
+    expect(condition(moved, "TagsCompliant")?.status).toBe("True");
+    expect(condition(moved, "Ready")?.message).toContain("plan");
+
+    // The application finds its database through a ConfigMap: endpoint, port, secret ARN, never a password.
+    const connection = await kJson<{ data: Record<string, string> }>(["get", "configmap", "landlord-connection", "-n", namespace]);
+    expect(connection.data).toMatchObject({ tier: "database", endpoint: stack?.endpoint, port: "5432", masterSecretArn: stack?.masterSecretArn, planned: "true" });
+    expect(Object.keys(connection.data).join(",").toLowerCase()).not.toContain("password");
+
+    const history = await decisions(name);
+    const move = history.at(-1);
+    expect(move?.spec).toMatchObject({ from: "pooled", to: "database" });
+    expect(move?.status?.outcome).toBe("Succeeded");
+    expect(move?.status?.steps?.map((s) => s.name)).toEqual(["Provisioning", "Migrating", "CutOver"]);
+  });
+
+  it("leaves the tenant served where it was when the migration fails, and says why", async () => {
+    const name = id("fail");
+    await apply([tenant(name, 1000)]);
+    await waitFor(name, (t) => t.status?.tier === "pooled" && t.status.phase === "Active", "pooled");
+    await setRevenue(name, 60000);
+    const migrating = await waitFor(name, (t) => t.status?.phase === "Migrating", "migrating");
+    const jobName = migrating.status?.migration?.job ?? "";
+    await finishJob(`tenant-${name}`, jobName, "Failed");
+
+    const failed = await waitFor(name, (t) => t.status?.phase === "Failed", "failed");
+    expect(failed.status?.tier).toBe("pooled");
+    expect(failed.status?.targetTier).toBe("database");
+    expect(condition(failed, "Ready")).toMatchObject({ status: "True", reason: "ServedMoveFailed" });
+    expect(condition(failed, "Degraded")).toMatchObject({ status: "True", reason: "MigrationFailed" });
+    expect(condition(failed, "Degraded")?.message).toContain("relation orders is locked");
+    expect(failed.status?.migration).toMatchObject({ attempt: 1, state: "Failed" });
+    expect(await registryHas(name)).toBe(true);
+    const events = await kJson<{ items: Array<{ reason: string; involvedObject: { name: string } }> }>(["get", "events", "-A", "--field-selector", `involvedObject.name=${name}`]);
+    expect(events.items.map((e) => e.reason)).toContain("MigrationFailed");
+    // The move is still open (it is retried), and its error is recorded on it.
+    const open = (await decisions(name)).at(-1);
+    expect(open?.status?.outcome).toBeUndefined();
+    expect(open?.status?.error).toContain("relation orders is locked");
+
+    // Signals dipping mid-move do not call a move off (no flapping); a pin does, and the planned stack goes.
+    await k(["patch", "tp", name, "--type=merge", "-p", JSON.stringify({ spec: { tier: { mode: "Pinned", pinned: "pooled" } } })]);
+    const back = await waitFor(name, (t) => t.status?.phase === "Active" && !t.status.stacks, "back in the pool, stack released");
+    expect(back.status?.tier).toBe("pooled");
+    expect((await decisions(name)).at(-1)?.status?.outcome).toBe("RolledBack");
+  });
+
+  it("moves up to an account and back down without a migration policy, releasing each stack after cut-over", async () => {
+    const name = id("acct");
+    await apply([tenant(name, 300000, { policyRef: POLICY_NO_MIGRATION, deletionPolicy: "Delete" })]);
+    const placed = await waitFor(name, (t) => t.status?.tier === "account" && t.status.phase === "Active", "served from its account");
+    const kinds = (placed.status?.resources ?? []).map((r) => r.kind);
+    expect(kinds).toEqual(expect.arrayContaining(["aws:organizations/account:Account", "aws:rds/instance:Instance", "aws:budgets/budget:Budget"]));
+    expect(placed.status?.stacks?.map((s) => s.kind)).toEqual(["account"]);
+
+    await setRevenue(name, 60000);
+    const database = await waitFor(name, (t) => t.status?.tier === "database" && t.status.phase === "Active" && t.status.stacks?.length === 1, "served from a database, account released");
+    expect(database.status?.stacks?.[0]).toMatchObject({ kind: "database", state: "Ready" });
+    expect((database.status?.resources ?? []).some((r) => r.kind === "aws:organizations/account:Account")).toBe(false);
+
+    await setRevenue(name, 1000);
+    await waitFor(name, (t) => t.status?.tier === "pooled" && t.status.phase === "Active" && !t.status.stacks, "back in the pool");
+    await eventually(async () => ((await k(["get", "namespace", `tenant-${name}`, "--ignore-not-found", "-o", "name"])).trim() === "" ? true : undefined), {
+      what: "the dedicated namespace to go",
+      timeoutMs: 60_000,
+    });
+  });
+
+  it("releases the stacks of a deleted tenant before letting it go", async () => {
+    const name = id("gone");
+    await apply([tenant(name, 1000, { tier: { mode: "Pinned", pinned: "database" }, policyRef: POLICY_NO_MIGRATION })]);
+    await waitFor(name, (t) => t.status?.tier === "database" && t.status.phase === "Active", "served from its database");
+    await k(["delete", "tp", name, "--wait=true", "--timeout=90s"]);
+    expect((await k(["get", "tp", name, "--ignore-not-found", "-o", "name"])).trim()).toBe("");
+    expect(operator.logs()).toContain(`"stack":"landlord-${name}-database"`);
+  });
+});
