@@ -4,7 +4,7 @@ import { stackName, type StackKind, type StackRequest, type StackResource } from
 import { requestHash, type OperationState } from "../provision/runner.ts";
 import type { ConditionInput } from "./conditions.ts";
 import type { ControllerContext } from "./context.ts";
-import { tenantLabels } from "./labels.ts";
+import { costTags } from "../../../pulumi/tags.ts";
 
 /**
  * The dedicated AWS stacks of a tenant, driven level-based: a stack is brought up when the tier
@@ -40,11 +40,19 @@ export function stackRequest(
     account = { ...entry.account, email: entry.account.emailTemplate.replaceAll("{{tenantId}}", tenantId) };
   }
   const aws = ctx.aws;
+  let tags: Record<string, string>;
+  try {
+    // AWS tags from the same function as the labels (labels are these values made label-safe).
+    tags = costTags({ tenantId, tier: kind, costCenter: spec.costCenter, ...(spec.tags ? { tags: spec.tags } : {}) });
+  } catch (error) {
+    // Only an object stored before today's validation can get here; say which tag is wrong.
+    return { error: `the tenant's tags are not valid AWS tags: ${error instanceof Error ? error.message : String(error)}` };
+  }
   return {
     request: {
       tenantId,
       kind,
-      tags: tenantLabels({ tenantId, tier: kind, costCenter: spec.costCenter, ...(spec.tags ? { tags: spec.tags } : {}) }),
+      tags,
       database,
       ...(account ? { account } : {}),
       deletionPolicy: spec.deletionPolicy,

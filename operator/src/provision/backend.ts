@@ -11,11 +11,13 @@ export function createStackBackend(config: OperatorConfig, log: Logger): StackBa
   const load = (): Promise<StackBackend> =>
     (loaded ??= config.provisioner === "plan"
       ? import("./plan.ts").then((m) => m.planBackend())
-      : import("./pulumi.ts").then((m) =>
-          m.createPulumiBackend({
+      : Promise.all([import("./pulumi.ts"), import("./pulumi-cli.ts")]).then(async ([adapter, cli]) =>
+          adapter.createPulumiBackend({
             backendUrl: config.pulumiBackendUrl as string,
-            ...(config.pulumiSecretsProvider ? { secretsProvider: config.pulumiSecretsProvider } : {}),
-            workDir: config.pulumiWorkDir,
+            // Pulumi's own default for self-managed backends; it needs PULUMI_CONFIG_PASSPHRASE.
+            secretsProvider: config.pulumiSecretsProvider ?? "passphrase",
+            workRoot: config.pulumiWorkDir,
+            pulumi: { root: (await cli.ensurePulumi({ log: (line) => log.info(line) })).dir },
             log,
           }),
         ));
