@@ -127,7 +127,7 @@ const DURATION_EXPECTED = "a positive duration such as 500ms, 15s, 5m or 1h30m";
 
 const OPTIONS: OptionSpec[] = [
   { key: "kubeconfig", flag: "kubeconfig", expected: "a path to a kubeconfig file", schema: z.string().min(1), fallbackEnv: "KUBECONFIG", fallback: () => undefined },
-  { key: "provisioner", flag: "provisioner", expected: `one of ${PROVISIONERS.join(", ")}`, schema: z.enum(PROVISIONERS), fallback: (_deps, env) => (hasAwsCredentials(env) ? "pulumi" : "plan") },
+  { key: "provisioner", flag: "provisioner", expected: `one of ${PROVISIONERS.join(", ")}; pulumi is the default when AWS credentials are in the environment`, schema: z.enum(PROVISIONERS), fallback: (_deps, env) => (hasAwsCredentials(env) ? "pulumi" : "plan") },
   { key: "leaderElect", flag: "leader-elect", expected: "true or false", schema: bool, boolean: true, fallback: () => "false" },
   { key: "leaseName", flag: "lease-name", expected: "a DNS subdomain name (lowercase letters, digits, '-' and '.')", schema: dnsSubdomain, fallback: () => "landlord-leader" },
   { key: "leaseNamespace", flag: "lease-namespace", expected: "a namespace name (a DNS label: lowercase letters, digits and '-', at most 63)", schema: dnsLabel, fallbackEnv: "POD_NAMESPACE", fallback: () => "landlord-system" },
@@ -186,6 +186,17 @@ const OPTIONS: OptionSpec[] = [
 ];
 
 export const envName = (flag: string): string => `LANDLORD_${flag.toUpperCase().replaceAll("-", "_")}`;
+
+/** One line per option for `landlord operator --help`, from the same table the parser uses. */
+export function optionsHelp(): string {
+  const deps: ConfigDeps = { hostname: () => "<hostname>", suffix: () => "<random>" };
+  return OPTIONS.map((option) => {
+    const fallback = option.fallback(deps, {});
+    const defaults = [option.fallbackEnv ? `$${option.fallbackEnv}` : undefined, fallback].filter(Boolean).join(", then ");
+    const value = option.boolean ? "" : ` ${option.flag.split("-").at(-1)?.toUpperCase()}`;
+    return `  --${option.flag}${value}\n      ${option.expected}${defaults ? ` (default: ${defaults})` : ""}`;
+  }).join("\n");
+}
 
 export interface ConfigDeps {
   hostname: () => string;

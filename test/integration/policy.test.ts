@@ -94,6 +94,17 @@ describe("the promotion engine against the real control plane and a real Prometh
     expect(move?.spec.rule).toContain("monthlyRevenueUSD 25000 >= 20000");
   });
 
+  it("re-evaluates a policy's tenants as soon as the policy changes, not at the next resync", async () => {
+    const name = `${run}-edit`;
+    const strict = policy(`${run}-edit`, { tiers: [{ tier: "namespace", promoteWhen: { any: [{ signal: "monthlyRevenueUSD", gte: 40000 }] } }] });
+    await applyObjects([strict, tenant(name, `${run}-edit`, 25_000)]);
+    const pooled = await waitFor(name, (t) => t.status?.tier === "pooled" && t.status.phase === "Active", "pooled under the $40k threshold");
+    expect(pooled.status?.recommendation).toBeUndefined();
+    // Lowering the threshold to $20k is a change to the policy only; the resync period is 10 minutes.
+    await applyObjects([policy(`${run}-edit`, {})]);
+    await waitFor(name, (t) => t.status?.tier === "namespace", "promoted under the new threshold", 15_000);
+  });
+
   it("holds a promotion until the threshold has held for promoteAfter", async () => {
     const name = `${run}-hyst`;
     await applyObjects([policy(`${run}-hyst`, { stabilization: { promoteAfter: "6s", demoteAfter: "0s", cooldown: "0s" } }), tenant(name, `${run}-hyst`, 1000)]);

@@ -11,9 +11,17 @@ import { parseFlags } from "./main.ts";
 export const DEV_HELP = `Usage: landlord dev [--dir DIR] [--keep] [--metrics-port PORT] [--log-level LEVEL]
 
 Starts the embedded local control plane (building it on first use), installs the Landlord CRDs,
-applies examples/, runs the operator against it, prints how to point kubectl at it and a live
-summary of tenants by tier. Ctrl-C stops the operator and the control plane and removes its state
-(unless --keep). Metrics default to port 8080 (0 picks a free one); logs default to warn.
+applies examples/ (a pool, the default policy, twenty tenants), runs the operator against it with
+the plan provisioner (--provisioner plan: database and account tenants get the AWS resources they
+would have, recorded in their status as planned; nothing is created in AWS, whatever credentials
+the environment holds), prints how to point kubectl at it and a live count of tenants by tier.
+Ctrl-C stops the operator and the control plane and removes its state (unless --keep).
+
+Options:
+  --dir DIR             state directory of the control plane (default: .cache/local, as landlord local)
+  --keep                keep the control plane's state on exit (landlord local up starts it again)
+  --metrics-port PORT   operator metrics on http://127.0.0.1:PORT/metrics (default 8080; 0 picks a free one)
+  --log-level LEVEL     operator logs on stderr (default warn)
 
 Example:
   npm start     # runs landlord dev
@@ -42,23 +50,28 @@ export async function devCommand(args: string[]): Promise<number> {
   await installCrds(target, crdsDir);
   await kubectl(target, ["apply", "--server-side", "--field-manager=landlord-examples", "-f", examplesDir]);
   const parsed = parseConfig(
-    ["--kubeconfig", state.kubeconfig, "--metrics-port", String(values["metrics-port"] ?? "8080"), "--health-port", "0", "--bind-address", "127.0.0.1", "--log-level", String(values["log-level"] ?? "warn")],
+    // The plan provisioner always: a local demo must never create AWS resources, even when the
+    // shell holds AWS credentials (which would otherwise make pulumi the default).
+    ["--kubeconfig", state.kubeconfig, "--provisioner", "plan", "--metrics-port", String(values["metrics-port"] ?? "8080"), "--health-port", "0", "--bind-address", "127.0.0.1", "--log-level", String(values["log-level"] ?? "warn")],
     process.env,
   );
   if (!parsed.ok) throw new UsageError(parsed.error);
-  const operator = await startOperator(parsed.config, pino({ level: parsed.config.logLevel, base: { component: "landlord" } }));
+  // Logs on stderr: stdout is the banner and the tenant summary, which a user may pipe or tee.
+  const operator = await startOperator(parsed.config, pino({ level: parsed.config.logLevel, base: { component: "landlord" } }, pino.destination(2)));
   process.stdout.write(
     [
       "",
       `Landlord's local control plane runs at ${state.server} with the CRDs and examples installed.`,
-      "In another terminal:",
+      `The operator runs here with the plan provisioner (nothing is created in AWS); metrics on http://127.0.0.1:${operator.metricsPort}/metrics.`,
+      "",
+      "In another terminal, in this directory:",
       ...envLines(state).map((line) => `  ${line}`),
-      "  kubectl get landlord",
+      "  kubectl get tp                  # where each example tenant lives",
+      "  npx landlord audit",
+      "  kubectl patch tp aperture --type=merge --field-manager=billing -p '{\"spec\":{\"reportedSignals\":{\"monthlyRevenueUSD\":26000}}}'",
+      "  npx landlord explain aperture   # promotes to namespace once $20k has held for promoteAfter (24h)",
       "",
-      `The operator runs here; its metrics are on http://127.0.0.1:${operator.metricsPort}/metrics.`,
-      "Try: kubectl patch tp globex --type=merge -p '{\"spec\":{\"tier\":{\"mode\":\"Pinned\",\"pinned\":\"namespace\"}}}'",
-      "",
-      "Press Ctrl-C to stop.",
+      values.keep ? "Press Ctrl-C to stop (the control plane's state is kept: --keep)." : "Press Ctrl-C to stop and remove the control plane.",
       "",
     ].join("\n"),
   );

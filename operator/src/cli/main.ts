@@ -11,11 +11,12 @@ Commands:
   explain <tenant>    why a tenant is where it is, rule by rule, and what would move it next
   history <tenant>    a tenant's PlacementDecisions as a timeline
   plan -f FILE        offline: what the policy would do to each tenant (no cluster)
-  costs -f FILE       per-tenant monthly cost from pool costs and an AWS cost export
-  dev                 start the local control plane, install the CRDs and the examples
+  costs               per-tenant monthly cost: pool shares, AWS cost by tag and by linked account
+  dev                 local control plane + CRDs + examples + the operator (what npm start runs)
   local up|down|env   manage the embedded local control plane (kube-apiserver + etcd)
 
 Run "landlord <command> --help" for a command's options and an example.
+Exit codes: 0 done, 1 failed (one line on stderr says why), 2 bad usage.
 `;
 
 interface Command {

@@ -1,5 +1,5 @@
 import { pino } from "pino";
-import { parseConfig } from "../config.ts";
+import { optionsHelp, parseConfig } from "../config.ts";
 import { startOperator } from "../controller/manager.ts";
 
 const SHUTDOWN_DEADLINE_MS = 20_000;
@@ -8,15 +8,8 @@ export const OPERATOR_HELP = `Usage: landlord operator [options]
 
 Runs the Landlord controller against the cluster in KUBECONFIG (or in-cluster credentials).
 
-Options (each also as env LANDLORD_<NAME>, e.g. LANDLORD_CONCURRENCY):
-  --kubeconfig PATH         kubeconfig to use (default: KUBECONFIG, then in-cluster)
-  --provisioner plan|pulumi provisioner for AWS tiers (default plan)
-  --leader-elect            hold a coordination.k8s.io Lease before reconciling
-  --lease-name NAME         (default landlord-leader)   --lease-namespace NS (default POD_NAMESPACE or landlord-system)
-  --concurrency N           reconciles in parallel (default 8)
-  --metrics-port PORT       Prometheus metrics on /metrics (default 8080)
-  --health-port PORT        /healthz and /readyz (default 8081)
-  --log-level LEVEL         trace|debug|info|warn|error (default info)
+Options (each also as env LANDLORD_<NAME>, e.g. LANDLORD_CONCURRENCY; flags win):
+${optionsHelp()}
 
 Example:
   eval "$(npx landlord local env)" && npx landlord operator --metrics-port 9090 --health-port 9091

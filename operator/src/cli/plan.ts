@@ -37,6 +37,10 @@ Options:
 Share rules (share: true) compare a tenant with the sum of the signal over the planned tenants
 of the same spec.pool.
 
+ACTION is one of: place (a new tenant's first placement), move, stay, needs approval (the
+policy's approval is Manual: the row says which annotation to set), wait, or unknown signals (a
+rule the answer depends on lacks a value: the tenant stays where it is, or at its floor).
+
 Example:
   npx landlord plan -f examples/tenants.yaml --policy examples/policy-default.yaml --signals examples/signals.csv
 `;
@@ -62,10 +66,33 @@ function issuePath(path: readonly PropertyKey[]): string {
   return out || "(document)";
 }
 
-function describeError(file: string, document: number, kind: string, name: string | undefined, error: z.ZodError): string {
+function describeError(where: string, kind: string, name: string | undefined, error: z.ZodError): string {
   const issue = error.issues[0];
-  const where = issue ? issuePath(issue.path) : "(document)";
-  return `${file}: document ${document} (${kind}${name ? ` ${name}` : ""}): ${where}: ${issue?.message ?? "invalid"}`;
+  const path = issue ? issuePath(issue.path) : "(document)";
+  return `${where} (${kind}${name ? ` ${name}` : ""}): ${path}: ${issue?.message ?? "invalid"}`;
+}
+
+/** Adds one object to `into` by kind; other kinds are skipped. `where` names it in messages. */
+function take(value: unknown, file: string, document: number, where: string, into: Manifests): void {
+  if (value === null || value === undefined || typeof value !== "object") return;
+  const obj = value as { kind?: unknown; metadata?: { name?: unknown }; items?: unknown };
+  const name = typeof obj.metadata?.name === "string" ? obj.metadata.name : undefined;
+  if (typeof obj.kind === "string" && obj.kind.endsWith("List") && Array.isArray(obj.items)) {
+    // kubectl get tp -o yaml writes a List; its items are the objects.
+    obj.items.forEach((item, i) => take(item, file, document, `${where} item ${i + 1}`, into));
+  } else if (obj.kind === "TenantPlacement") {
+    const parsed = tenantPlacement.safeParse(value);
+    if (!parsed.success) throw new UsageError(describeError(where, "TenantPlacement", name, parsed.error));
+    into.tenants.push({ file, document, object: parsed.data });
+  } else if (obj.kind === "PlacementPolicy") {
+    const parsed = placementPolicy.safeParse(value);
+    if (!parsed.success) throw new UsageError(describeError(where, "PlacementPolicy", name, parsed.error));
+    into.policies.push({ file, document, object: { name: parsed.data.metadata.name, spec: parsed.data.spec } });
+  } else if (obj.kind === "TenantPool") {
+    const parsed = tenantPool.safeParse(value);
+    if (!parsed.success) throw new UsageError(describeError(where, "TenantPool", name, parsed.error));
+    into.pools.push(parsed.data.metadata.name);
+  }
 }
 
 /** Parses multi-document YAML text into Manifests; the first problem is thrown as one UsageError line. */
@@ -76,23 +103,7 @@ export function parseManifests(file: string, text: string, into: Manifests = { t
     const document = i + 1;
     const yamlError = doc.errors[0];
     if (yamlError) throw new UsageError(`${file}: document ${document}: ${yamlError.message.split("\n")[0]}`);
-    const value: unknown = doc.toJS();
-    if (value === null || value === undefined || typeof value !== "object") return;
-    const obj = value as { kind?: unknown; metadata?: { name?: unknown } };
-    const name = typeof obj.metadata?.name === "string" ? obj.metadata.name : undefined;
-    if (obj.kind === "TenantPlacement") {
-      const parsed = tenantPlacement.safeParse(value);
-      if (!parsed.success) throw new UsageError(describeError(file, document, "TenantPlacement", name, parsed.error));
-      into.tenants.push({ file, document, object: parsed.data });
-    } else if (obj.kind === "PlacementPolicy") {
-      const parsed = placementPolicy.safeParse(value);
-      if (!parsed.success) throw new UsageError(describeError(file, document, "PlacementPolicy", name, parsed.error));
-      into.policies.push({ file, document, object: { name: parsed.data.metadata.name, spec: parsed.data.spec } });
-    } else if (obj.kind === "TenantPool") {
-      const parsed = tenantPool.safeParse(value);
-      if (!parsed.success) throw new UsageError(describeError(file, document, "TenantPool", name, parsed.error));
-      into.pools.push(parsed.data.metadata.name);
-    }
+    take(doc.toJS(), file, document, `${file}: document ${document}`, into);
   });
   return into;
 }
@@ -149,7 +160,8 @@ export function parseSignalsCsv(file: string, text: string): SignalRow[] {
 
 // ---- planning ----------------------------------------------------------------------------------
 
-export type PlanAction = "move" | "stay" | "needs approval" | "unknown signals" | "wait";
+/** place: a first placement (the tenant has no status.tier yet); move: from its current tier. */
+export type PlanAction = "place" | "move" | "stay" | "needs approval" | "unknown signals" | "wait";
 
 export interface PlanRow {
   tenant: string;
@@ -271,7 +283,7 @@ function toRow(tenant: TenantPlacement, policy: string, result: EngineResult): P
     recommended = action.tier;
     rule = action.rule;
     reason = action.reason;
-    kind = served === action.tier ? "stay" : "move";
+    kind = served === undefined ? "place" : served === action.tier ? "stay" : "move";
     // A new tenant placed at its floor while a promotion waits for approval.
     if (recommendation && recommendation.tier !== action.tier) {
       recommended = recommendation.tier;
@@ -304,7 +316,7 @@ export function shortSignals(signals: Record<string, number>): string {
     .join(" ");
 }
 
-const COLUMNS: Column<PlanRow>[] = [
+export const PLAN_COLUMNS: readonly Column<PlanRow>[] = [
   { header: "TENANT", key: "tenant", value: (r) => r.tenant },
   { header: "CURRENT", key: "current", value: (r) => r.current },
   { header: "RECOMMENDED", key: "recommended", value: (r) => r.recommended },
@@ -345,6 +357,6 @@ export async function planCommand(args: string[]): Promise<number> {
   const strangers = [...new Set(signals.filter((s) => !known.has(s.tenant)).map((s) => s.tenant))];
   if (strangers.length > 0) process.stderr.write(`landlord plan: ${values.signals}: ignoring signals of tenants not in the plan: ${strangers.join(", ")}\n`);
   const rows = planTenants({ tenants: manifests.tenants.map((t) => t.object), policies, ...(policyOverride ? { policyOverride } : {}), signals, now });
-  process.stdout.write(render(rows, COLUMNS, format));
+  process.stdout.write(render(rows, PLAN_COLUMNS, format));
   return 0;
 }

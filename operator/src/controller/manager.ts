@@ -9,6 +9,7 @@ import { createResources, type Kind, type Resources } from "../kube/resources.ts
 import { createPrometheusClient } from "../policy/prometheus.ts";
 import { createPrometheusSignals } from "../policy/prometheusSignals.ts";
 import { createStackBackend } from "../provision/backend.ts";
+import type { StackBackend } from "../provision/port.ts";
 import { createOperationRunner } from "../provision/runner.ts";
 import { ObjectStore } from "../kube/store.ts";
 import { createMetrics } from "../metrics/metrics.ts";
@@ -29,12 +30,18 @@ const INFORMERS: InformerSpec[] = [
 
 
 /** The keys a change to `object` should wake: informer handlers only ever enqueue keys. */
-export function keysFor(kind: Kind, object: KubeObject): string[] {
+export function keysFor(kind: Kind, object: KubeObject, store: ObjectStore): string[] {
   switch (kind) {
     case "TenantPlacement":
       return [tenantKey(object.metadata.name)];
     case "TenantPool":
       return [poolKey(object.metadata.name)];
+    case "PlacementPolicy":
+      // A new threshold or window applies now, not at the next resync. A scan: policies change rarely.
+      return store
+        .list<KubeObject & { spec?: { policyRef?: string } }>("TenantPlacement")
+        .filter((t) => (t.spec?.policyRef ?? "default") === object.metadata.name)
+        .map((t) => tenantKey(t.metadata.name));
     case "PlacementDecision":
       return [];
     default: {
@@ -66,12 +73,21 @@ export interface RunningOperator {
   tenantsByTier(): Record<string, number>;
 }
 
+export interface StartOptions {
+  /**
+   * The provisioner adapter to use instead of the one `config.provisioner` names. For callers that
+   * run the operator in-process and must control what provisioning does (the reliability tests
+   * inject failing, hanging and lock-holding backends); the CLI never sets it.
+   */
+  backend?: StackBackend;
+}
+
 /**
  * Wires informers, the shared store, the work queue and the reconcilers. With leader election on,
  * nothing is listed or reconciled until this process holds the Lease; losing it stops the
  * operator (the caller exits and is restarted), as controller-runtime does.
  */
-export async function startOperator(config: OperatorConfig, log: Logger): Promise<RunningOperator> {
+export async function startOperator(config: OperatorConfig, log: Logger, options: StartOptions = {}): Promise<RunningOperator> {
   const kubeConfig = loadKubeConfig(config.kubeconfig);
   const client = createKubeClient(kubeConfig);
   const resources = createResources(client);
@@ -118,7 +134,7 @@ export async function startOperator(config: OperatorConfig, log: Logger): Promis
     enqueue: (tenantId) => queue.add(tenantKey(tenantId)),
   });
   const provisioner = createOperationRunner({
-    backend: createStackBackend(config, log),
+    backend: options.backend ?? createStackBackend(config, log),
     concurrency: config.provisionConcurrency,
     timeoutMs: config.provisionTimeoutMs,
     onSettled: (tenantId) => queue.add(tenantKey(tenantId)),
@@ -143,7 +159,7 @@ export async function startOperator(config: OperatorConfig, log: Logger): Promis
     unplaceable: new Map(),
   };
   store.onChange((kind, object) => {
-    for (const key of keysFor(kind, object)) queue.add(key);
+    for (const key of keysFor(kind, object, store)) queue.add(key);
   });
 
   const informers = createInformerSet({ kubeConfig, resources, store, specs: INFORMERS, log });

@@ -4,7 +4,8 @@ import type { Tier } from "../api/v1alpha1/index.ts";
  * Per-tenant monthly cost, on integer cents. Pure, synchronous, I/O-free.
  *
  * - Pooled tenants share their pool's cost in proportion to requestsPerDay when every member of the
- *   pool reports it (and the sum is positive), else in equal shares. The split uses the largest
+ *   pool reports it (and the sum is positive), else in equal shares (the basis says which members
+ *   lack the figure). The split uses the largest
  *   remainder method, so the shares add up to the pool's cost exactly (ties go to the earlier
  *   tenant id).
  * - AWS cost rows go, in this order, to the account-tier tenant that owns the row's linked account;
@@ -118,9 +119,12 @@ export function allocate(input: AllocationInput): Allocation {
     const weights = byUsage ? usage.map((u) => Math.round(u as number)) : members.map(() => 1);
     const totalWeight = weights.reduce((a, b) => a + b, 0);
     const shares = largestRemainder(cost, weights);
+    // Say why a pool fell back to equal shares: one tenant without usage figures changes everyone's bill.
+    const missing = members.filter((m) => !(m.requestsPerDay !== undefined && Number.isFinite(m.requestsPerDay) && m.requestsPerDay >= 0)).map((m) => m.tenantId);
+    const why = missing.length > 0 ? `no requestsPerDay from ${missing.length > 3 ? `${missing.slice(0, 3).join(", ")} and ${missing.length - 3} more` : missing.join(", ")}` : "no requests reported";
     members.forEach((m, i) => {
       add(m.tenantId, shares[i] as number);
-      note(m.tenantId, byUsage ? `requestsPerDay share ${percent(weights[i] as number, totalWeight)} of pool ${pool}` : `equal share 1/${members.length} of pool ${pool}`);
+      note(m.tenantId, byUsage ? `requestsPerDay share ${percent(weights[i] as number, totalWeight)} of pool ${pool}` : `equal share 1/${members.length} of pool ${pool} (${why})`);
     });
   }
   for (const [pool, cost] of Object.entries(input.poolCosts).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {

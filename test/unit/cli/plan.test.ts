@@ -17,32 +17,62 @@ function byTenant(rows: PlanRow[]): Record<string, PlanRow> {
 
 describe("planTenants on the examples", () => {
   const rows = byTenant(planTenants({ tenants, policies, signals, now: NOW }));
+  const where = (rowsByTenant: Record<string, PlanRow>): Record<string, string[]> => {
+    const out: Record<string, string[]> = {};
+    for (const row of Object.values(rowsByTenant)) (out[row.recommended] ??= []).push(row.tenant);
+    return out;
+  };
 
-  it("plans every example tenant as new", () => {
-    expect(Object.keys(rows).sort()).toEqual(["acme", "globex", "hooli", "initech", "stark", "umbrella"]);
+  it("plans every example tenant as a first placement", () => {
+    expect(Object.keys(rows)).toHaveLength(20);
     for (const row of Object.values(rows)) expect(row.current).toBe("new");
+    for (const row of Object.values(rows)) expect(row.action).toBe("place");
+  });
+
+  it("spreads the examples over every tier, as the comment at the top of tenants.yaml says", () => {
+    // Without the CSV: the TenantPlacements as written.
+    const asWritten = byTenant(planTenants({ tenants, policies, signals: [], now: NOW }));
+    expect(where(asWritten)).toEqual({
+      pooled: ["acme", "wayne", "wonka", "oscorp", "dunder-mifflin", "vandelay", "pied-piper", "aperture", "nakatomi", "prestige-worldwide", "vehement"],
+      namespace: ["globex", "initech", "stark", "tyrell"],
+      database: ["umbrella", "soylent", "cyberdyne"],
+      account: ["hooli", "sacred-heart"],
+    });
+    // vehement reports neither hipaa nor requestsPerDay: the account rule could hold, so it waits at its floor.
+    expect(asWritten.vehement).toMatchObject({ action: "unknown signals", recommended: "pooled" });
+    expect(asWritten.vehement?.reason).toMatch(/hipaa: Unavailable/);
   });
 
   it("keeps small tenants pooled and promotes on revenue, share, pin and hipaa", () => {
-    // acme: revenue 1500 (the CSV overrides spec's 1200), share 40000/1960000 = 2.0% < 5% → pooled.
-    expect(rows.acme).toMatchObject({ recommended: "pooled", action: "move" });
+    // acme: revenue 1500 (the CSV overrides spec's 1200); requests 40000 of the pool's 3,200,000 = 1.25% < 5%.
+    expect(rows.acme).toMatchObject({ recommended: "pooled", action: "place" });
     expect(rows.acme?.signals.monthlyRevenueUSD).toBe(1500);
     // globex: 23500 >= 20000 → namespace.
-    expect(rows.globex).toMatchObject({ recommended: "namespace", action: "move", rule: "tiers[namespace].promoteWhen.any[0]" });
-    // stark: revenue 900, but requestsPerDay 250000 / 1960000 = 12.76% >= 5% → namespace by the share rule.
-    expect(rows.stark).toMatchObject({ recommended: "namespace", action: "move", rule: "tiers[namespace].promoteWhen.any[1]" });
-    expect(rows.stark?.signals.requestsPerDayShare).toBeCloseTo(250000 / 1960000, 9);
+    expect(rows.globex).toMatchObject({ recommended: "namespace", rule: "tiers[namespace].promoteWhen.any[0]" });
+    // stark: revenue 900, but requestsPerDay 250000 / 3200000 = 7.81% >= 5% → namespace by the share rule.
+    expect(rows.stark).toMatchObject({ recommended: "namespace", rule: "tiers[namespace].promoteWhen.any[1]" });
+    expect(rows.stark?.signals.requestsPerDayShare).toBeCloseTo(250000 / 3200000, 9);
+    // pied-piper: 140000 / 3200000 = 4.38%, just under the share threshold.
+    expect(rows["pied-piper"]).toMatchObject({ recommended: "pooled" });
+    // aperture: 19900 in its spec, 20500 in this morning's billing export → namespace.
+    expect(rows.aperture).toMatchObject({ recommended: "namespace", rule: "tiers[namespace].promoteWhen.any[0]" });
     // initech is pinned to namespace.
     expect(rows.initech).toMatchObject({ recommended: "namespace", rule: "spec.tier.pinned" });
+    // soylent 52000 and cyberdyne 78000 >= 50000 → database.
+    expect(rows.soylent).toMatchObject({ recommended: "database", rule: "tiers[database].promoteWhen.any[0]" });
+    expect(rows.cyberdyne).toMatchObject({ recommended: "database" });
     // umbrella: hipaa 1 asks for account, capped at its ceiling database.
-    expect(rows.umbrella).toMatchObject({ recommended: "database", action: "move" });
+    expect(rows.umbrella).toMatchObject({ recommended: "database" });
     expect(rows.umbrella?.reason).toMatch(/capped at ceiling database/);
-    // hooli: 310000 >= 250000 → account.
-    expect(rows.hooli).toMatchObject({ recommended: "account", action: "move" });
+    // hooli: 310000 >= 250000 → account; sacred-heart: $9000 but hipaa 1 → account.
+    expect(rows.hooli).toMatchObject({ recommended: "account", rule: "tiers[account].promoteWhen.any[0]" });
+    expect(rows["sacred-heart"]).toMatchObject({ recommended: "account", rule: "tiers[account].promoteWhen.any[1]" });
+    // vehement: the CSV brings its hipaa 0 and requests; no longer unknown, pooled.
+    expect(rows.vehement).toMatchObject({ recommended: "pooled", action: "place" });
   });
 
   it("reports unknown signals when a tenant does not report what a rule needs", () => {
-    // The examples report hipaa for every tenant; take it away from globex.
+    // The examples report hipaa for globex; take it away.
     const withoutHipaa = tenants.map((t) =>
       t.spec.tenantId === "globex" ? { ...t, spec: { ...t.spec, reportedSignals: { monthlyRevenueUSD: 23_500, requestsPerDay: 150_000 } } } : t,
     );
@@ -50,7 +80,7 @@ describe("planTenants on the examples", () => {
     expect(plain.globex).toMatchObject({ action: "unknown signals", recommended: "pooled" });
     expect(plain.globex?.reason).toMatch(/hipaa: Unavailable/);
     // A determined rule still acts: hooli's revenue is above the account threshold whatever hipaa is.
-    expect(plain.hooli).toMatchObject({ action: "move", recommended: "account" });
+    expect(plain.hooli).toMatchObject({ action: "place", recommended: "account" });
   });
 });
 

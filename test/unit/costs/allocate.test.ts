@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { costTenant, inventoryAccounts } from "../../../operator/src/cli/costs.ts";
+import { costRows, costTenant, inventoryAccounts, type CostPlacement } from "../../../operator/src/cli/costs.ts";
 import { parseManifests } from "../../../operator/src/cli/plan.ts";
 import { allocate, formatCents, largestRemainder, parseUsdCents, UNALLOCATED } from "../../../operator/src/costs/allocate.ts";
 import { parseAwsCosts } from "../../../operator/src/costs/aws.ts";
@@ -66,7 +66,7 @@ describe("allocate on the fixtures", () => {
   it("splits pool eu equally when a member lacks requestsPerDay, remainder to the first id", () => {
     // wayne reports no requestsPerDay → equal: 10000 / 3 = 3333 r1 → dunder 3334, oscorp 3333, wayne 3333.
     expect([cents("dunder"), cents("oscorp"), cents("wayne")]).toEqual([3334, 3333, 3333]);
-    expect(result.lines.find((l) => l.tenant === "wayne")?.basis).toMatch(/equal share/);
+    expect(result.lines.find((l) => l.tenant === "wayne")?.basis).toBe("equal share 1/3 of pool eu (no requestsPerDay from wayne)");
   });
 
   it("charges dedicated tenants by tag and account tenants by linked account", () => {
@@ -100,5 +100,64 @@ describe("allocate edge cases", () => {
     const tenants = ["a", "b"].map((tenantId) => ({ tenantId, tier: "pooled" as const, pool: "p", requestsPerDay: 0 }));
     // 101 cents / 2 = 50 r1 → a 51, b 50.
     expect(allocate({ tenants, poolCosts: { p: 101 }, awsRows: [], accounts: {} }).lines.map((l) => l.cents)).toEqual([51, 50]);
+  });
+});
+
+describe("costRows (what landlord costs prints)", () => {
+  const placement = (name: string, status: CostPlacement["status"]): CostPlacement => ({ apiVersion: "landlord.dev/v1alpha1", kind: "TenantPlacement", metadata: { name }, spec: { tenantId: name }, status });
+
+  it("finds an account tenant's account in status.stacks, and --account adds one", () => {
+    const tenants = [
+      placement("hooli", { tier: "account", stacks: [{ kind: "account", accountId: "210987654321" }] }),
+      placement("massive", { tier: "account" }),
+      placement("acme", { tier: "pooled", pool: "standard" }),
+    ];
+    const rows = costRows({
+      tenants,
+      poolCosts: { standard: 1234 },
+      awsRows: [
+        { linkedAccount: "210987654321", tenantTag: "", service: "AWS CloudTrail", cents: 1000 },
+        { linkedAccount: "333333333333", tenantTag: "", service: "Amazon RDS", cents: 250 },
+      ],
+      accounts: [["massive", "333333333333"]],
+    });
+    // Each account's untagged rows go to its tenant; acme alone takes the whole pool: 12.34.
+    expect(rows.map((r) => [r.tenant, r.cents])).toEqual([
+      ["acme", 1234],
+      ["hooli", 1000],
+      ["massive", 250],
+      ["TOTAL", 2484],
+    ]);
+  });
+
+  it("reads raw cluster objects: an unknown tier counts as not placed, a missing tenantId falls back to the name", () => {
+    const raw: CostPlacement = { apiVersion: "landlord.dev/v1alpha1", kind: "TenantPlacement", metadata: { name: "newer" }, status: { tier: "galaxy" } };
+    expect(costTenant(raw)).toEqual({ tenantId: "newer", tier: undefined, pool: undefined, requestsPerDay: undefined });
+  });
+
+  it("reads the List that kubectl get tp -o yaml writes", () => {
+    const list = `apiVersion: v1
+kind: List
+items:
+  - apiVersion: landlord.dev/v1alpha1
+    kind: TenantPlacement
+    metadata: {name: acme, uid: 0b7c, managedFields: [{manager: billing, operation: Apply}]}
+    spec: {tenantId: acme, costCenter: cc-1}
+    status: {tier: pooled, pool: standard, signals: {requestsPerDay: 3}}
+  - apiVersion: landlord.dev/v1alpha1
+    kind: TenantPlacement
+    metadata: {name: beta}
+    spec: {tenantId: beta, costCenter: cc-1}
+    status: {tier: pooled, pool: standard, signals: {requestsPerDay: 1}}
+metadata: {resourceVersion: ""}
+`;
+    const tenants = parseManifests("saved.yaml", list).tenants.map((t) => t.object);
+    // $1.00 by request share 3:1 → 75 and 25 cents.
+    expect(costRows({ tenants, poolCosts: { standard: 100 }, awsRows: [] }).map((r) => [r.tenant, r.cents])).toEqual([
+      ["acme", 75],
+      ["beta", 25],
+      ["TOTAL", 100],
+    ]);
+    expect(() => parseManifests("saved.yaml", list.replace("costCenter: cc-1}", "costCenter: \"\"}"))).toThrow(/^saved\.yaml: document 1 item 1 \(TenantPlacement acme\): spec\.costCenter/);
   });
 });
