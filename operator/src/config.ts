@@ -116,6 +116,8 @@ interface OptionSpec {
   /** A conventional environment variable read after LANDLORD_<NAME> (KUBECONFIG, POD_NAMESPACE). */
   fallbackEnv?: string;
   fallback: (deps: ConfigDeps, env: Record<string, string | undefined>) => string | undefined;
+  /** The default in words, for --help, when the fallback depends on more than the option itself. */
+  helpDefault?: string;
 }
 
 /** Any of the AWS SDK's usual credential sources: with one, the real (pulumi) provisioner is the default. */
@@ -127,7 +129,7 @@ const DURATION_EXPECTED = "a positive duration such as 500ms, 15s, 5m or 1h30m";
 
 const OPTIONS: OptionSpec[] = [
   { key: "kubeconfig", flag: "kubeconfig", expected: "a path to a kubeconfig file", schema: z.string().min(1), fallbackEnv: "KUBECONFIG", fallback: () => undefined },
-  { key: "provisioner", flag: "provisioner", expected: `one of ${PROVISIONERS.join(", ")}; pulumi is the default when AWS credentials are in the environment`, schema: z.enum(PROVISIONERS), fallback: (_deps, env) => (hasAwsCredentials(env) ? "pulumi" : "plan") },
+  { key: "provisioner", flag: "provisioner", expected: `one of ${PROVISIONERS.join(", ")}`, helpDefault: "plan, or pulumi when AWS credentials are in the environment", schema: z.enum(PROVISIONERS), fallback: (_deps, env) => (hasAwsCredentials(env) ? "pulumi" : "plan") },
   { key: "leaderElect", flag: "leader-elect", expected: "true or false", schema: bool, boolean: true, fallback: () => "false" },
   { key: "leaseName", flag: "lease-name", expected: "a DNS subdomain name (lowercase letters, digits, '-' and '.')", schema: dnsSubdomain, fallback: () => "landlord-leader" },
   { key: "leaseNamespace", flag: "lease-namespace", expected: "a namespace name (a DNS label: lowercase letters, digits and '-', at most 63)", schema: dnsLabel, fallbackEnv: "POD_NAMESPACE", fallback: () => "landlord-system" },
@@ -191,7 +193,7 @@ export const envName = (flag: string): string => `LANDLORD_${flag.toUpperCase().
 export function optionsHelp(): string {
   const deps: ConfigDeps = { hostname: () => "<hostname>", suffix: () => "<random>" };
   return OPTIONS.map((option) => {
-    const fallback = option.fallback(deps, {});
+    const fallback = option.helpDefault ?? option.fallback(deps, {});
     const defaults = [option.fallbackEnv ? `$${option.fallbackEnv}` : undefined, fallback].filter(Boolean).join(", then ");
     const value = option.boolean ? "" : ` ${option.flag.split("-").at(-1)?.toUpperCase()}`;
     return `  --${option.flag}${value}\n      ${option.expected}${defaults ? ` (default: ${defaults})` : ""}`;
