@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs the TypeScript sources through tsx so a fresh clone works right after `npm install`,
 // with no separate build step that could leave a stale dist/ behind. The container image runs
-// the compiled build instead (see Dockerfile).
+// the same sources the same way (see Dockerfile).
 import { register } from "tsx/esm/api";
 
 register();

@@ -1,13 +1,33 @@
 import { inject } from "vitest";
 import { kubectl, KubectlError } from "../../operator/src/local/kubectl.ts";
 
+/** Who the operator runs as in the tests: the Helm chart's ServiceAccount, installed by the global setup. */
+export interface OperatorIdentity {
+  /** A kubeconfig holding a TokenRequest token of the ServiceAccount (not the admin's certificate). */
+  kubeconfig: string;
+  /** The release namespace: the operator's Lease and its Prometheus token Secret live here. */
+  namespace: string;
+  serviceAccount: string;
+  /** The user name the API server sees, system:serviceaccount:<namespace>:<name>. */
+  user: string;
+  release: string;
+  /** The one Secret the chart lets the operator read (prometheus.tokenSecret). */
+  tokenSecret: string;
+  /** The chart as rendered and applied by the global setup. */
+  rendered: string;
+}
+
 export interface ClusterInfo {
   dir: string;
+  /** The admin's kubeconfig (system:masters): for the tests' own kubectl, never for the operator. */
   kubeconfig: string;
   kubectl: string;
   binDir: string;
   server: string;
   kubernetesVersion: string;
+  /** helm built from its Go module (tools/helm). */
+  helm: string;
+  operator: OperatorIdentity;
 }
 
 declare module "vitest" {
@@ -25,10 +45,23 @@ export async function kJson<T = Record<string, unknown>>(args: string[]): Promis
   return JSON.parse(await k([...args, "-o", "json"])) as T;
 }
 
+/** kubectl with the operator's ServiceAccount token: what the operator itself may do. */
+export const kAsOperator = (args: string[], input?: string): Promise<string> =>
+  kubectl({ kubectl: cluster().kubectl, kubeconfig: cluster().operator.kubeconfig }, args, input === undefined ? {} : { input });
+
 /** Runs kubectl expecting it to fail; returns its stderr (and fails the test if it succeeded). */
-export async function kFails(args: string[], input?: string): Promise<string> {
+export function kFails(args: string[], input?: string): Promise<string> {
+  return failing(k, args, input);
+}
+
+/** Runs kubectl with the operator's token expecting it to fail; returns its stderr. */
+export function kAsOperatorFails(args: string[], input?: string): Promise<string> {
+  return failing(kAsOperator, args, input);
+}
+
+async function failing(run: (args: string[], input?: string) => Promise<string>, args: string[], input?: string): Promise<string> {
   try {
-    await k(args, input);
+    await run(args, input);
   } catch (error) {
     if (error instanceof KubectlError) return error.stderr;
     throw error;

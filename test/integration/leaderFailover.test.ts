@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually, k, kJson } from "./cluster.ts";
 import { startOperatorProcess, type OperatorProcess } from "./operatorProcess.ts";
 
-const NAMESPACE = `landlord-le-${Date.now().toString(36)}`;
-const LEASE_ARGS = ["--leader-elect", "--lease-namespace", NAMESPACE, "--lease-duration", "3s", "--renew-deadline", "2s", "--retry-period", "500ms"];
+const SHARD_PREFIX = `landlord-le-${Date.now().toString(36)}`;
+const LEASE_ARGS = ["--leader-elect", "--lease-duration", "3s", "--renew-deadline", "2s", "--retry-period", "500ms"];
 
 async function isLeader(operator: OperatorProcess): Promise<boolean> {
   try {
@@ -27,8 +27,7 @@ describe("leader election between two operator processes", () => {
   const operators: OperatorProcess[] = [];
 
   beforeAll(async () => {
-    await k(["create", "namespace", NAMESPACE]);
-    const pool = { apiVersion: "landlord.dev/v1alpha1", kind: "TenantPool", metadata: { name: "le-pool" }, spec: { namespacePrefix: `${NAMESPACE}-shard`, capacity: { maxTenants: 50, cpu: "16", memory: "32Gi" } } };
+    const pool = { apiVersion: "landlord.dev/v1alpha1", kind: "TenantPool", metadata: { name: "le-pool" }, spec: { namespacePrefix: `${SHARD_PREFIX}-shard`, capacity: { maxTenants: 50, cpu: "16", memory: "32Gi" } } };
     await k(["apply", "--server-side", "--field-manager=it", "-f", "-"], JSON.stringify(pool));
     operators.push(await startOperatorProcess(LEASE_ARGS), await startOperatorProcess(LEASE_ARGS));
     await Promise.all(operators.map((o) => o.waitReady()));

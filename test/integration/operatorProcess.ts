@@ -21,14 +21,35 @@ export interface OperatorProcess {
   exited: Promise<number | null>;
 }
 
-/** Runs `landlord operator` as its own process, the way a Deployment would, on free ports. */
+/**
+ * Operators still running when this test worker exits (a test file whose afterAll threw before it
+ * stopped its operator). They are killed then: a leftover operator without a lease would reconcile
+ * against the next file's, and the two would keep rewriting each other's status.
+ */
+const running = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const child of running) child.kill("SIGKILL");
+});
+
+/**
+ * Runs `landlord operator` as its own process, the way the chart's Deployment does: on free ports,
+ * authenticated as the chart's ServiceAccount (a TokenRequest token, not the admin), with
+ * POD_NAMESPACE set to the release namespace as the downward API would. A permission the chart does
+ * not grant therefore fails the test that needs it. `extraArgs` come last, so a test may override
+ * any of these (e.g. `--kubeconfig` with the admin's, to test something other than RBAC).
+ */
 export async function startOperatorProcess(extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<OperatorProcess> {
   const healthPort = await freePort();
   const metricsPort = await freePort();
+  const { operator } = cluster();
+  const inherited = { ...process.env };
+  // The test runner's own KUBECONFIG must not leak in: --kubeconfig decides.
+  delete inherited.KUBECONFIG;
+  delete inherited.LANDLORD_KUBECONFIG;
   const child = spawn(
     process.execPath,
-    [landlordBin, "operator", "--kubeconfig", cluster().kubeconfig, "--metrics-port", String(metricsPort), "--health-port", String(healthPort), "--bind-address", "127.0.0.1", ...extraArgs],
-    { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] },
+    [landlordBin, "operator", "--kubeconfig", operator.kubeconfig, "--metrics-port", String(metricsPort), "--health-port", String(healthPort), "--bind-address", "127.0.0.1", ...extraArgs],
+    { env: { ...inherited, POD_NAMESPACE: operator.namespace, ...env }, stdio: ["ignore", "pipe", "pipe"] },
   );
   let output = "";
   // Kept beside the control plane's logs, so a failed run can be read afterwards.
@@ -39,7 +60,13 @@ export async function startOperatorProcess(extraArgs: string[] = [], env: NodeJS
   };
   child.stdout?.on("data", append);
   child.stderr?.on("data", append);
-  const exited = new Promise<number | null>((resolveExit) => child.on("exit", (code) => resolveExit(code)));
+  running.add(child);
+  const exited = new Promise<number | null>((resolveExit) =>
+    child.on("exit", (code) => {
+      running.delete(child);
+      resolveExit(code);
+    }),
+  );
   const ready = async (): Promise<boolean> => {
     try {
       const res = await fetch(`http://127.0.0.1:${healthPort}/readyz`);

@@ -4,6 +4,8 @@ import { join } from "node:path";
 import { formatDuration, goBuild, hasGo, ToolchainMissingError, type Log } from "./build.ts";
 import { cacheRoot, toolsDir } from "./paths.ts";
 import { requiredVersion } from "./versions.ts";
+import { PULUMI_TOOL } from "./pulumiTool.ts";
+import { HELM_TOOL } from "./helmTool.ts";
 
 /**
  * A command-line tool built from its Go module through a wrapper module in tools/<module>/, cached
@@ -84,4 +86,4 @@ export async function ensureGoTool(tool: GoTool, options: { env?: NodeJS.Process
 }
 
 /** Every Go tool besides the control plane; `landlord local build` builds them all. */
-export const GO_TOOLS: readonly GoTool[] = [];
+export const GO_TOOLS: readonly GoTool[] = [PULUMI_TOOL, HELM_TOOL];
