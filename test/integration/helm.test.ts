@@ -286,7 +286,7 @@ describe("the Helm chart", () => {
       expect(monitor.metadata.labels?.release).toBe("kube-prometheus-stack");
       expect(monitor.spec.endpoints).toEqual([{ port: "metrics", path: "/metrics", interval: "15s", scrapeTimeout: "10s" }]);
       const rule = one(manifests, "PrometheusRule");
-      expect(rule.spec.groups[0].rules.map((r: { alert: string }) => r.alert)).toEqual(["LandlordReconcileErrors", "LandlordMoveFailed", "LandlordMoveStuck", "LandlordNoLeader"]);
+      expect(rule.spec.groups[0].rules.map((r: { alert: string }) => r.alert)).toEqual(["LandlordReconcileErrors", "LandlordMoveFailed", "LandlordMoveStuck", "LandlordSignalsStale", "LandlordNoLeader"]);
       expect(rule.spec.groups[0].rules.find((r: { alert: string }) => r.alert === "LandlordMoveStuck").for).toBe("2h");
       expect(one(manifests, "PodDisruptionBudget").spec.maxUnavailable).toBe(2);
     });
@@ -385,7 +385,7 @@ describe("the Helm chart", () => {
     it("are valid rules for a real Prometheus (promtool check rules)", async () => {
       const result = await run(promtool, ["check", "rules", join(work, "rules.yaml")]);
       expect(result.code, result.stdout + result.stderr).toBe(0);
-      expect(result.stdout).toMatch(/SUCCESS: 4 rules found/);
+      expect(result.stdout).toMatch(/SUCCESS: 5 rules found/);
     });
 
     it("fire when they should and stay quiet otherwise (promtool test rules)", async () => {
@@ -409,6 +409,9 @@ describe("the Helm chart", () => {
               { series: `landlord_moves_total{${sel},from="pooled",to="namespace",outcome="Failed",pod="a"}`, values: "0 0 0 0 0 1+0x35" },
               // A replica that leads, then nobody from minute 20.
               { series: `landlord_leader{${sel},pod="a"}`, values: "1+0x19 0+0x20" },
+              // Three tenants' reported revenue goes stale at minute 10 and stays so; nothing unavailable.
+              { series: `landlord_tenants_signal_problems{${sel},problem="stale",pod="a"}`, values: "0+0x9 3+0x90" },
+              { series: `landlord_tenants_signal_problems{${sel},problem="unavailable",pod="a"}`, values: "0+0x100" },
             ],
             alert_rule_test: [
               { eval_time: "10m", alertname: "LandlordReconcileErrors", exp_alerts: [] },
@@ -416,6 +419,8 @@ describe("the Helm chart", () => {
               { eval_time: "10m", alertname: "LandlordMoveFailed", exp_alerts: [expected("LandlordMoveFailed", { severity: "warning", namespace: "landlord-system", from: "pooled", to: "namespace", outcome: "Failed" })] },
               { eval_time: "15m", alertname: "LandlordNoLeader", exp_alerts: [] },
               { eval_time: "30m", alertname: "LandlordNoLeader", exp_alerts: [expected("LandlordNoLeader", { severity: "critical", namespace: "landlord-system" })] },
+              { eval_time: "60m", alertname: "LandlordSignalsStale", exp_alerts: [] },
+              { eval_time: "80m", alertname: "LandlordSignalsStale", exp_alerts: [{ ...expected("LandlordSignalsStale", { severity: "warning", namespace: "landlord-system", problem: "stale" }), exp_annotations: { ...annotations("LandlordSignalsStale", { problem: "stale" }), summary: "3 tenants have stale policy signals" } }] },
             ],
           },
           {

@@ -178,6 +178,9 @@ describe("the promotion engine against the real control plane and a real Prometh
     expect(condition(stale, "SignalsStale")?.message).toContain("monthlyRevenueUSD");
     await new Promise((r) => setTimeout(r, 5_000));
     expect((await getTenant(name)).status?.tier).toBe("pooled");
+    // What the LandlordSignalsStale alert watches.
+    const metrics = await (await fetch(`http://127.0.0.1:${operator.metricsPort}/metrics`)).text();
+    expect(Number(/^landlord_tenants_signal_problems\{problem="stale"\} (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1);
   });
 
   it("promotes on a real Prometheus signal, by the tenant's share of its pool", async () => {

@@ -7,6 +7,8 @@ export interface MetricsOptions {
   queueDepth?: () => number;
   /** Stack operations running or queued in the provisioner. */
   provisionerActive?: () => number;
+  /** Tenants whose policy signals are stale or unavailable right now, by problem. */
+  signalProblems?: () => Record<string, number>;
   /** Node process metrics (CPU, memory, event loop lag, GC); default true. */
   defaultMetrics?: boolean;
 }
@@ -76,6 +78,16 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       // Reset first: a tier that emptied since the last scrape must not keep reporting its old count.
       this.reset();
       for (const [tier, count] of Object.entries(options.tenantsByTier?.() ?? {})) this.set({ tier }, count);
+    },
+  });
+  new Gauge({
+    name: "landlord_tenants_signal_problems",
+    help: "Tenants whose policy signals are stale or unavailable (they cannot move by policy until fixed), by problem.",
+    labelNames: ["problem"] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const [problem, count] of Object.entries(options.signalProblems?.() ?? {})) this.set({ problem }, count);
     },
   });
   const moves = new Counter({
