@@ -27,6 +27,22 @@ export default defineConfig({
           sequence: { groupOrder: 1 },
         },
       },
+      {
+        test: {
+          name: "reliability",
+          include: ["test/reliability/**/*.test.ts"],
+          // A control plane of its own (test/reliability/globalSetup.ts): these tests restart the API
+          // server, compact etcd and swap a CRD, which must not disturb the integration tests.
+          globalSetup: ["test/reliability/globalSetup.ts"],
+          testTimeout: 300_000,
+          hookTimeout: 180_000,
+          // One file at a time, for the same reason as the integration tests: every operator a test
+          // starts reconciles the whole cluster.
+          fileParallelism: false,
+          // Last: the slowest group, and the one most likely to fail for a reason worth reading.
+          sequence: { groupOrder: 2 },
+        },
+      },
     ],
   },
 });

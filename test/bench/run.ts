@@ -1,170 +1,223 @@
 /**
  * `npm run bench`: prints one table of figures and writes the same as JSON under bench/results/.
- * Figures, never pass/fail: timing assertions flake on a noisy 2-core machine.
+ * Figures, never pass/fail: timing assertions flake on a noisy machine. Where there is a reference
+ * the figure is a ratio measured in the same run, so the machine's speed (and its other load)
+ * mostly cancels out.
  *
- * Scenarios so far:
- *  - zod validation of TenantPlacement specs, the cost paid at every boundary;
- *  - the pure pool placer over 100,000 arrivals;
- *  - control-plane start with cached binaries (landlord local up);
- *  - the API server's floor for TenantPlacement writes: N server-side applies at a fixed
- *    concurrency, the reference the operator's convergence is measured against;
- *  - operator convergence: N pooled tenants applied at once until every one is Ready;
- *  - idle: the operator's write requests over 30 s after convergence, from the API server's metrics;
- *  - operator memory after convergence.
+ * Scenarios, in the order they run:
+ *  - pure code: zod validation of 100,000 specs, the placer seating 100,000 tenants, the policy
+ *    engine over 100,000 tenants (target ≤ 200 ms);
+ *  - per N (1,000 and 5,000): the API server's floor for N pooled tenants (floor.ts) on a fresh
+ *    local control plane, then, on another fresh one, the operator as its own process converging
+ *    the same N tenants, and the ratio operator/floor (target ≤ 1.25); then, with the operator
+ *    still running, at the largest N its write requests over 60 s of idle (target 0), and its
+ *    memory (RSS ≤ 150 MiB at 5,000);
+ *  - at the largest N: 100 tenants crossing the namespace threshold at once (decision p99 ≤ 1 s,
+ *    Active p99 ≤ 3 s), with the floor of the same moves (floorMoves.ts) on the floor's cluster as
+ *    the reference, then a restart: time to caches synced and to the first idle second, and its
+ *    writes (target 0); then one more restart with the compiled build (tsc output run by plain
+ *    node, as a container image would), for its memory without tsx.
+ *
+ * Options: --sizes 1000,5000 (the N list; the last one gets the moves and restart scenarios),
+ * --idle 60 (seconds), --moves 100, --concurrency 8 (the operator's, and the floor's), --profile
+ * (CPU profiles and a heap snapshot of the operator under bench/results/profiles/, summarized at
+ * the end), --no-pure, --no-cluster.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir, totalmem } from "node:os";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { performance } from "node:perf_hooks";
-import * as k8s from "@kubernetes/client-node";
+import { parseArgs } from "node:util";
 import { tenantPlacementSpec } from "../../operator/src/api/v1alpha1/index.ts";
-import { pino } from "pino";
-import { parseConfig } from "../../operator/src/config.ts";
-import { startOperator } from "../../operator/src/controller/manager.ts";
-import { createKubeClient } from "../../operator/src/kube/client.ts";
+import { projectRoot } from "../../operator/src/local/paths.ts";
 import { placeTenants } from "../../operator/src/placement/placer.ts";
-import { countWrites } from "../apiserverWrites.ts";
+import { formatCounts, sleep, startCluster, type BenchCluster } from "./cluster.ts";
+import { floorConvergence, operatorConvergence, type ConvergenceRun } from "./convergence.ts";
 import { benchEngine } from "./engine.ts";
-import { localDown, localUp } from "../../operator/src/local/controlPlane.ts";
-import { installCrds } from "../../operator/src/local/kubectl.ts";
-import { crdsDir, projectRoot } from "../../operator/src/local/paths.ts";
+import { moveTenants, movers, reportRevenue, type MovesResult } from "./moves.ts";
+import { floorMoves } from "./floorMoves.ts";
+import { buildCompiled, startOperatorProcess, waitReady, type OperatorOptions, type OperatorProcess } from "./operator.ts";
+import { formatSummary, summarize } from "./profile.ts";
+import { describeMachine, percentile, Report, round } from "./report.ts";
+import { idleWrites, memory, restart } from "./steadyState.ts";
+import { applySetup, tenantObject } from "./workload.ts";
 
-interface Figure {
-  scenario: string;
-  n: number;
-  figure: string;
-  value: number;
-  unit: string;
-}
+const { values: args } = parseArgs({
+  options: {
+    sizes: { type: "string", default: "1000,5000" },
+    idle: { type: "string", default: "60" },
+    moves: { type: "string", default: "100" },
+    concurrency: { type: "string", default: "8" },
+    profile: { type: "boolean", default: false },
+    "no-pure": { type: "boolean", default: false },
+    "no-cluster": { type: "boolean", default: false },
+  },
+});
+const sizes = (args.sizes ?? "").split(",").map(Number).filter((n) => Number.isInteger(n) && n > 0).sort((a, b) => a - b);
+const idleSeconds = Number(args.idle);
+const moveCount = Number(args.moves);
+const concurrency = Number(args.concurrency);
+const profileDir = args.profile ? join(projectRoot, "bench", "results", "profiles") : undefined;
 
-const figures: Figure[] = [];
-const record = (figure: Figure): void => void figures.push(figure);
+const log = (line: string): void => void process.stderr.write(`${line}\n`);
+const MiB = (value: number): number => round(value, 1);
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-}
-
-async function inParallel<T>(items: T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < items.length) await work(items[next++] as T);
-    }),
-  );
-}
-
-function tenantSpec(i: number): { tenantId: string; costCenter: string; reportedSignals: Record<string, number> } {
-  return { tenantId: `bench-${i}`, costCenter: `cc-${i % 97}`, reportedSignals: { monthlyRevenueUSD: (i * 7919) % 300_000 } };
-}
-
-async function applyFloor(kc: k8s.KubeConfig, n: number, concurrency: number): Promise<void> {
-  const api = kc.makeApiClient(k8s.CustomObjectsApi);
-  const latencies: number[] = [];
-  const ids = Array.from({ length: n }, (_, i) => i);
-  const started = performance.now();
-  await inParallel(ids, concurrency, async (i) => {
-    const body = { apiVersion: "landlord.dev/v1alpha1", kind: "TenantPlacement", metadata: { name: `bench-${i}` }, spec: tenantSpec(i) };
-    const t0 = performance.now();
-    await api.patchClusterCustomObject(
-      { group: "landlord.dev", version: "v1alpha1", plural: "tenantplacements", name: `bench-${i}`, body, fieldManager: "bench", force: true },
-      k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.ServerSideApply),
-    );
-    latencies.push(performance.now() - t0);
-  });
-  const elapsed = performance.now() - started;
-  latencies.sort((a, b) => a - b);
-  const scenario = `apply TenantPlacements (concurrency ${concurrency})`;
-  record({ scenario, n, figure: "throughput", value: Math.round((n / elapsed) * 1000), unit: "objects/s" });
-  record({ scenario, n, figure: "p50 latency", value: Number(percentile(latencies, 50).toFixed(1)), unit: "ms" });
-  record({ scenario, n, figure: "p99 latency", value: Number(percentile(latencies, 99).toFixed(1)), unit: "ms" });
-}
-
-function validationThroughput(n: number): void {
-  const specs = Array.from({ length: n }, (_, i) => tenantSpec(i));
-  const started = performance.now();
+function pureScenarios(report: Report): void {
+  const n = 100_000;
+  const specs = Array.from({ length: n }, (_, i) => tenantObject(i).spec);
+  let started = performance.now();
   for (const spec of specs) tenantPlacementSpec.parse(spec);
-  const elapsed = performance.now() - started;
-  record({ scenario: "zod-validate TenantPlacement specs", n, figure: "total", value: Number(elapsed.toFixed(1)), unit: "ms" });
-}
+  report.record({ scenario: "zod: validate TenantPlacement specs", n, figure: "total", value: round(performance.now() - started, 1), unit: "ms" });
 
-function placerThroughput(n: number): void {
   const arrivals = Array.from({ length: n }, (_, i) => ({ tenantId: `t-${i}`, quota: { cpu: "250m", memory: "512Mi" } }));
-  const started = performance.now();
-  const result = placeTenants({ prefix: "pool", capacity: { maxTenants: 200, cpu: "64", memory: "256Gi" }, shards: [], arrivals, departures: [] });
-  const elapsed = performance.now() - started;
-  record({ scenario: `placer: seat arrivals into shards of 200 (${result.shards.length} shards)`, n, figure: "total", value: Number(elapsed.toFixed(1)), unit: "ms" });
+  started = performance.now();
+  const placed = placeTenants({ prefix: "pool", capacity: { maxTenants: 200, cpu: "64", memory: "256Gi" }, shards: [], arrivals, departures: [] });
+  report.record({ scenario: `placer: seat tenants into shards of 200 (${placed.shards.length} shards)`, n, figure: "total", value: round(performance.now() - started, 1), unit: "ms" });
+
+  const engine = benchEngine(n);
+  report.record({ scenario: "policy engine: evaluate tenants against the example policy", n, figure: "total", value: round(engine.ms, 1), unit: "ms", target: { op: "<=", value: 200 } });
 }
 
-async function operatorConvergence(kc: k8s.KubeConfig, kubeconfigPath: string, n: number): Promise<void> {
-  const client = createKubeClient(kc);
-  const pool = { apiVersion: "landlord.dev/v1alpha1", kind: "TenantPool", metadata: { name: "bench" }, spec: { namespacePrefix: "bench", capacity: { maxTenants: 200, cpu: "64", memory: "256Gi" } } };
-  await client.request({ method: "PATCH", path: "/apis/landlord.dev/v1alpha1/tenantpools/bench", query: { fieldManager: "bench", force: true }, body: pool, contentType: "application/apply-patch+yaml" });
-  const parsed = parseConfig(["--kubeconfig", kubeconfigPath, "--metrics-port", "0", "--health-port", "0", "--bind-address", "127.0.0.1", "--log-level", "warn"], {});
-  if (!parsed.ok) throw new Error(parsed.error);
-  const operator = await startOperator(parsed.config, pino({ level: "warn" }));
+function recordConvergence(report: Report, n: number, floor: ConvergenceRun, operator: ConvergenceRun): void {
+  const scenario = "convergence: N pooled tenants applied at once, until all Ready";
+  const cpu = (run: ConvergenceRun): string =>
+    `CPU s: benchmark process ${round(run.cpu.bench, 1)}, operator ${round(run.cpu.operator, 1)}, kube-apiserver ${round(run.cpu.apiserver, 1)}, etcd ${round(run.cpu.etcd, 1)}, kube-controller-manager ${round(run.cpu.controllerManager, 1)}`;
+  report.record({ scenario, n, figure: "floor (minimal client, each write once)", value: round(floor.ms / 1000, 1), unit: "s", note: `${floor.totalWrites} writes (${formatCounts(floor.writes)}); ${cpu(floor)}` });
+  report.record({ scenario, n, figure: "operator", value: round(operator.ms / 1000, 1), unit: "s", note: `${operator.totalWrites} writes (${formatCounts(operator.writes)}); reads: ${formatCounts(operator.reads)}; ${cpu(operator)}` });
+  report.record({ scenario, n, figure: "ratio operator/floor, wall time", value: round(operator.ms / floor.ms, 2), unit: "", target: { op: "<=", value: 1.25 } });
+  report.record({ scenario, n, figure: "ratio operator/floor, CPU s of every process", value: round(operator.totalCpu / floor.totalCpu, 2), unit: "", note: `${round(operator.totalCpu, 1)} vs ${round(floor.totalCpu, 1)} CPU s: less sensitive than wall time to other work on the machine` });
+  report.record({ scenario, n, figure: "ratio operator/floor, API writes", value: round(operator.totalWrites / floor.totalWrites, 2), unit: "", note: `${operator.totalWrites} vs ${floor.totalWrites}` });
+}
+
+function recordMoves(report: Report, n: number, moves: MovesResult, floor: MovesResult | undefined): void {
+  const scenario = `moves: ${moveCount} tenants cross the namespace threshold at once (stabilization 0)`;
+  const detail = (m: MovesResult): string => `${m.moved}/${moveCount} moved in ${round(m.totalMs / 1000, 1)} s; ${round(m.writesPerMove, 1)} writes per move (${formatCounts(m.writes)})`;
+  const p = (values: number[], at: number): number => Math.round(percentile(values, at));
+  report.record({ scenario, n, figure: "signal → PlacementDecision p50", value: p(moves.toDecisionMs, 50), unit: "ms" });
+  report.record({ scenario, n, figure: "signal → PlacementDecision p99", value: p(moves.toDecisionMs, 99), unit: "ms", target: { op: "<=", value: 1000 } });
+  report.record({ scenario, n, figure: "signal → Active in namespace p50", value: p(moves.toActiveMs, 50), unit: "ms" });
+  report.record({ scenario, n, figure: "signal → Active in namespace p99", value: p(moves.toActiveMs, 99), unit: "ms", target: { op: "<=", value: 3000 }, note: detail(moves) });
+  if (!floor) return;
+  report.record({ scenario, n, figure: "floor: signal → PlacementDecision p50 / p99", value: p(floor.toDecisionMs, 50), unit: `/ ${p(floor.toDecisionMs, 99)} ms` });
+  report.record({ scenario, n, figure: "floor: signal → Active p50 / p99", value: p(floor.toActiveMs, 50), unit: `/ ${p(floor.toActiveMs, 99)} ms`, note: detail(floor) });
+  report.record({ scenario, n, figure: "ratio operator/floor, Active p99", value: round(percentile(moves.toActiveMs, 99) / percentile(floor.toActiveMs, 99), 2), unit: "" });
+}
+
+/**
+ * The first seconds of a fresh API server are busier than the rest (its OpenAPI spec is rebuilt for
+ * the new CRDs, kube-controller-manager's informers sync): both timed runs start the same time after
+ * their control plane came up, so neither pays more of that than the other.
+ */
+const SETTLE_MS = 10_000;
+async function settle(cluster: BenchCluster): Promise<void> {
+  await sleep(Math.max(0, SETTLE_MS - (performance.now() - cluster.readyAt)));
+}
+
+async function withCluster<T>(work: (cluster: BenchCluster) => Promise<T>): Promise<T> {
+  const cluster = await startCluster(log);
   try {
-    const started = performance.now();
-    await inParallel(Array.from({ length: n }, (_, i) => i), 16, async (i) => {
-      const name = `conv-${i}`;
-      const body = { apiVersion: "landlord.dev/v1alpha1", kind: "TenantPlacement", metadata: { name }, spec: { tenantId: name, costCenter: "cc-bench", pool: "bench" } };
-      await client.request({ method: "PATCH", path: `/apis/landlord.dev/v1alpha1/tenantplacements/${name}`, query: { fieldManager: "bench", force: true }, body, contentType: "application/apply-patch+yaml" });
-    });
-    for (;;) {
-      const list = await client.request<{ items: { metadata: { name: string }; status?: { tier?: string; phase?: string } }[] }>({ method: "GET", path: "/apis/landlord.dev/v1alpha1/tenantplacements" });
-      const ready = list.items.filter((t) => t.metadata.name.startsWith("conv-") && t.status?.tier === "pooled" && t.status.phase === "Active").length;
-      if (ready === n) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    const elapsed = performance.now() - started;
-    record({ scenario: "operator: pooled tenants applied at once until all Ready", n, figure: "time", value: Math.round(elapsed), unit: "ms" });
-    await new Promise((r) => setTimeout(r, 2_000));
-    const metricsPath = "/metrics";
-    const before = countWrites(await client.request<string>({ method: "GET", path: metricsPath }));
-    await new Promise((r) => setTimeout(r, 30_000));
-    const after = countWrites(await client.request<string>({ method: "GET", path: metricsPath }));
-    record({ scenario: "operator: idle after convergence, 30 s", n, figure: "write requests", value: after - before, unit: "" });
-    const memory = process.memoryUsage();
-    record({ scenario: "operator (in the benchmark process): memory after convergence", n, figure: "RSS", value: Math.round(memory.rss / 2 ** 20), unit: "MiB" });
-    record({ scenario: "operator (in the benchmark process): memory after convergence", n, figure: "V8 heap used", value: Math.round(memory.heapUsed / 2 ** 20), unit: "MiB" });
+    return await work(cluster);
   } finally {
-    await operator.stop();
+    await cluster.down();
   }
+}
+
+async function clusterScenarios(report: Report): Promise<void> {
+  const largest = sizes.at(-1);
+  for (const n of sizes) {
+    log(`bench: N=${n}: the floor, on a fresh control plane`);
+    const { floor, floorMovesResult } = await withCluster(async (cluster) => {
+      report.record({ scenario: "local control plane start (cached binaries) + CRDs", n: 1, figure: "time to ready", value: Math.round(cluster.startMs), unit: "ms" });
+      await applySetup(cluster.client);
+      await settle(cluster);
+      const converged = await floorConvergence(cluster, n, concurrency);
+      if (n !== largest) return { floor: converged, floorMovesResult: undefined };
+      log(`bench: N=${n}: the floor of ${moveCount} moves`);
+      const drive = floorMoves(cluster.client, n, concurrency, (names) => reportRevenue(cluster, names));
+      return { floor: converged, floorMovesResult: await moveTenants(cluster, movers(n, moveCount), { drive }) };
+    });
+    log(`bench: N=${n}: the operator, on a fresh control plane`);
+    await withCluster(async (cluster) => {
+      await applySetup(cluster.client);
+      const options: OperatorOptions = { kubeconfig: cluster.state.kubeconfig, concurrency, ...(profileDir ? { profileDir, label: `operator-${n}` } : {}) };
+      let operator: OperatorProcess = await startOperatorProcess(options);
+      try {
+        await waitReady(operator);
+        await settle(cluster);
+        const run = await operatorConvergence(cluster, operator, n);
+        recordConvergence(report, n, floor, run);
+
+        if (n === largest) {
+          const idle = await idleWrites(cluster, idleSeconds);
+          report.record({ scenario: `idle after convergence, ${idleSeconds} s (API server's apiserver_request_total)`, n, figure: "operator write requests", value: idle.writes, unit: "", target: { op: "==", value: 0 }, ...(idle.detail ? { note: idle.detail } : {}) });
+        } else {
+          // The same settling time as the largest N's memory figure would be too long here; a few
+          // seconds let the last reconciles finish.
+          await sleep(5_000);
+        }
+        const mem = await memory(operator);
+        const memScenario = "memory after convergence (operator process, /proc VmRSS and its /metrics)";
+        report.record({ scenario: memScenario, n, figure: "RSS", value: MiB(mem.rssMiB), unit: "MiB", ...(n >= 5000 ? { target: { op: "<=" as const, value: 150 } } : {}) });
+        report.record({ scenario: memScenario, n, figure: "V8 heap used", value: MiB(mem.heapUsedMiB), unit: "MiB", note: `heap total ${MiB(mem.heapTotalMiB)} MiB` });
+        if (profileDir) await operator.heapSnapshot();
+        if (n !== largest) return;
+
+        log(`bench: N=${n}: ${moveCount} tenants cross the namespace threshold at once`);
+        const moves = await moveTenants(cluster, movers(n, moveCount));
+        recordMoves(report, n, moves, floorMovesResult);
+        // Let the last moves' follow-up reconciles finish before the restart is timed.
+        await sleep(2_000);
+
+        log(`bench: N=${n}: restart`);
+        const restarted = await restart(cluster, operator, { ...options, ...(profileDir ? { label: `operator-${n}-restart` } : {}) });
+        operator = restarted.operator;
+        const restartScenario = "restart: a new operator process over a converged cluster";
+        report.record({ scenario: restartScenario, n, figure: "start → caches synced (/readyz)", value: round(restarted.toSyncedMs / 1000, 1), unit: "s" });
+        report.record({ scenario: restartScenario, n, figure: "start → first idle second", value: round(restarted.toIdleMs / 1000, 1), unit: "s" });
+        report.record({ scenario: restartScenario, n, figure: "write requests until idle", value: restarted.writes, unit: "", target: { op: "==", value: 0 }, ...(restarted.detail ? { note: restarted.detail } : {}) });
+        const after = await memory(operator);
+        report.record({ scenario: restartScenario, n, figure: "RSS once idle", value: MiB(after.rssMiB), unit: "MiB", note: `V8 heap used ${MiB(after.heapUsedMiB)} MiB` });
+
+        // The same, compiled (what a container image runs): how much of the memory is tsx's.
+        log(`bench: N=${n}: restart with the compiled build`);
+        const compiled = await restart(cluster, operator, { ...options, entry: buildCompiled(), ...(profileDir ? { label: `operator-${n}-compiled` } : {}) });
+        operator = compiled.operator;
+        const compiledMemory = await memory(operator);
+        const compiledScenario = "restart with the compiled build (tsc output, no tsx)";
+        report.record({ scenario: compiledScenario, n, figure: "start → first idle second", value: round(compiled.toIdleMs / 1000, 1), unit: "s", note: `caches synced after ${round(compiled.toSyncedMs / 1000, 1)} s; ${compiled.writes} write requests` });
+        report.record({ scenario: compiledScenario, n, figure: "RSS once idle", value: MiB(compiledMemory.rssMiB), unit: "MiB", ...(n >= 5000 ? { target: { op: "<=" as const, value: 150 } } : {}), note: `V8 heap used ${MiB(compiledMemory.heapUsedMiB)} MiB` });
+      } finally {
+        await operator.stop();
+      }
+    });
+  }
+}
+
+function summarizeProfiles(): string {
+  if (!profileDir) return "";
+  const out: string[] = [];
+  for (const label of readdirSync(profileDir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort()) {
+    for (const file of readdirSync(join(profileDir, label)).filter((f) => f.endsWith(".cpuprofile")).sort()) {
+      const summary = summarize(JSON.parse(readFileSync(join(profileDir, label, file), "utf8")), 30);
+      // The loader thread's profile (tsx compiling modules at start) has none of the operator's functions.
+      if (summary.inclusive.length === 0) continue;
+      out.push(`== ${label}/${file}\n${formatSummary(summary)}`);
+    }
+  }
+  const text = out.join("\n\n");
+  writeFileSync(join(profileDir, "summary.txt"), `${text}\n`);
+  return text;
 }
 
 async function main(): Promise<void> {
-  const machine = `${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
-  validationThroughput(100_000);
-  placerThroughput(100_000);
-  const engine = benchEngine(100_000);
-  record({ scenario: "policy engine: evaluate tenants against the example policy", n: 100_000, figure: "total", value: Number(engine.ms.toFixed(1)), unit: "ms" });
-
-  const dir = mkdtempSync(join(tmpdir(), "landlord-bench-"));
-  const t0 = performance.now();
-  const state = await localUp({ dir, log: (line) => process.stderr.write(`${line}\n`) });
-  record({ scenario: "local control plane start (cached binaries)", n: 1, figure: "time to ready", value: Math.round(performance.now() - t0), unit: "ms" });
-  try {
-    await installCrds({ kubectl: join(state.binDir, "kubectl"), kubeconfig: state.kubeconfig }, crdsDir);
-    const kc = new k8s.KubeConfig();
-    kc.loadFromFile(state.kubeconfig);
-    await applyFloor(kc, 1_000, 16);
-    // The floor's objects are not the operator's business: remove them before it starts.
-    await createKubeClient(kc).request({ method: "DELETE", path: "/apis/landlord.dev/v1alpha1/tenantplacements" });
-    await operatorConvergence(kc, state.kubeconfig, 200);
-  } finally {
-    await localDown({ dir });
-  }
-
-  process.stdout.write(`\nLandlord benchmarks — ${new Date().toISOString()} — ${machine}\n\n`);
-  const rows = figures.map((f) => [f.scenario, String(f.n), f.figure, `${f.value} ${f.unit}`]);
-  const widths = [0, 1, 2, 3].map((c) => Math.max(...rows.map((r) => r[c]?.length ?? 0), ["scenario", "N", "figure", "value"][c]?.length ?? 0));
-  const line = (cells: string[]): string => cells.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join("  ");
-  process.stdout.write(`${[line(["scenario", "N", "figure", "value"]), ...rows.map(line)].join("\n")}\n`);
-
-  const resultsDir = join(projectRoot, "bench", "results");
-  mkdirSync(resultsDir, { recursive: true });
-  const file = join(resultsDir, `bench-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
-  writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), machine, figures }, null, 2)}\n`);
+  const startedAt = new Date();
+  const started = performance.now();
+  const report = new Report(describeMachine());
+  if (!args["no-pure"]) pureScenarios(report);
+  if (!args["no-cluster"]) await clusterScenarios(report);
+  const elapsed = performance.now() - started;
+  process.stdout.write(`\n${report.table(startedAt, elapsed)}\n`);
+  const file = report.write(startedAt, elapsed, { options: { sizes, idleSeconds, moveCount, concurrency, profile: Boolean(profileDir) } });
   process.stdout.write(`\nwrote ${file}\n`);
+  if (profileDir) process.stdout.write(`\nCPU profiles (${profileDir}):\n${summarizeProfiles()}\n`);
 }
 
 await main();

@@ -2,7 +2,7 @@ import type { KubeObject } from "../kube/client.ts";
 import type { Quota, Tier } from "../api/v1alpha1/index.ts";
 import { LABELS, poolLabels, tenantLabels } from "./labels.ts";
 import { tenantNamespace } from "./names.ts";
-import { mergeQuota } from "../placement/quantity.ts";
+import { formatQuantity, mergeQuota, parseQuantity } from "../placement/quantity.ts";
 
 /** Names of the objects Landlord keeps inside every namespace it manages. */
 export const CHILD_NAMES = {
@@ -23,6 +23,15 @@ export interface TenantIdentity {
   tags?: Record<string, string>;
 }
 
+/**
+ * Just the identity: callers pass a whole TenantPlacementSpec, whose `pool` would otherwise become
+ * a landlord.dev/pool label on a dedicated tenant's objects (the key is for pooled tenants only, and
+ * no AWS tag of the same tenant carries it).
+ */
+function identityOf(tenant: TenantIdentity): TenantIdentity {
+  return { tenantId: tenant.tenantId, costCenter: tenant.costCenter, ...(tenant.tags ? { tags: tenant.tags } : {}) };
+}
+
 export interface Admin {
   kind: "User" | "Group" | "ServiceAccount";
   name: string;
@@ -34,7 +43,9 @@ function quotaHard(quota: Quota): Record<string, string> {
   if (quota.cpu !== undefined) hard["requests.cpu"] = String(quota.cpu);
   if (quota.memory !== undefined) hard["requests.memory"] = String(quota.memory);
   if (quota.storage !== undefined) hard["requests.storage"] = String(quota.storage);
-  if (quota.pods !== undefined) hard.pods = String(quota.pods);
+  // A ResourceQuota count must be a whole number; a quantity such as "1500m" (which the
+  // TenantPlacement schema accepts) would have the API server refuse the quota: rounded up instead.
+  if (quota.pods !== undefined) hard.pods = formatQuantity(parseQuantity(quota.pods), "count");
   return hard;
 }
 
@@ -70,7 +81,7 @@ export function namespaceTierObjects(options: { tenant: TenantIdentity; quota: Q
   const { tenant } = options;
   const namespace = tenantNamespace(tenant.tenantId);
   // The dedicated tiers (database, account) keep the namespace; its tier label says which one serves.
-  const labels = tenantLabels({ ...tenant, tier: options.tier ?? "namespace" });
+  const labels = tenantLabels({ ...identityOf(tenant), tier: options.tier ?? "namespace" });
   const objects: KubeObject[] = [
     { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace, labels } },
     namespaced("ResourceQuota", "v1", CHILD_NAMES.quota, namespace, labels, { spec: { hard: quotaHard(options.quota) } }),
@@ -98,7 +109,7 @@ export function namespaceTierObjects(options: { tenant: TenantIdentity; quota: Q
  */
 export function connectionConfigMap(options: { tenant: TenantIdentity; tier: Tier; endpoint: string; port: number; masterSecretArn: string; planned: boolean }): KubeObject {
   const namespace = tenantNamespace(options.tenant.tenantId);
-  return namespaced("ConfigMap", "v1", CHILD_NAMES.connection, namespace, tenantLabels({ ...options.tenant, tier: options.tier }), {
+  return namespaced("ConfigMap", "v1", CHILD_NAMES.connection, namespace, tenantLabels({ ...identityOf(options.tenant), tier: options.tier }), {
     data: {
       tier: options.tier,
       endpoint: options.endpoint,

@@ -3,7 +3,7 @@ import type { OperatorConfig } from "../config.ts";
 import { createKubeClient, loadKubeConfig, type KubeClient, type KubeObject } from "../kube/client.ts";
 import { createEventRecorder } from "../kube/events.ts";
 import { createInformerSet, type InformerSpec } from "../kube/informers.ts";
-import { runLeaderElection } from "../kube/leaderElection.ts";
+import { runLeaderElection, type LeaderElector } from "../kube/leaderElection.ts";
 import { createWorkQueue, type ReconcileResult } from "../kube/queue.ts";
 import { createResources, type Kind, type Resources } from "../kube/resources.ts";
 import { createPrometheusClient } from "../policy/prometheus.ts";
@@ -55,6 +55,40 @@ export function keysFor(kind: Kind, object: KubeObject, store: ObjectStore): str
   }
 }
 
+/** A write refused because this replica may no longer act as the leader. */
+export class NotLeaderError extends Error {
+  override name = "NotLeaderError";
+}
+
+/** `resources` whose writes reject with NotLeaderError whenever `refusal()` gives a reason; reads pass. */
+function fenceWrites(resources: Resources, refusal: () => string | undefined): Resources {
+  // Async, so a refusal is a rejected promise like any failed request (callers such as the event
+  // recorder only ever .catch() them).
+  const check = async (what: string): Promise<void> => {
+    const reason = refusal();
+    if (reason) throw new NotLeaderError(`refused to ${what}: ${reason}`);
+  };
+  return {
+    ...resources,
+    apply: async (object, options) => {
+      await check(`apply ${object.kind} ${object.metadata.name}`);
+      return resources.apply(object, options);
+    },
+    create: async (object) => {
+      await check(`create ${object.kind} ${object.metadata.name}`);
+      return resources.create(object);
+    },
+    patchJson: async (kind, name, operations, namespace) => {
+      await check(`patch ${kind} ${name}`);
+      return resources.patchJson(kind, name, operations, namespace);
+    },
+    delete: async (kind, name, namespace, options) => {
+      await check(`delete ${kind} ${name}`);
+      return resources.delete(kind, name, namespace, options);
+    },
+  };
+}
+
 /** The Prometheus bearer token, read from a Secret in the operator's namespace at each use (it may rotate). */
 async function readToken(resources: Resources, namespace: string, name: string): Promise<string | undefined> {
   const secret = await resources.get<KubeObject & { data?: Record<string, string> }>("Secret", name, namespace);
@@ -90,7 +124,16 @@ export interface StartOptions {
 export async function startOperator(config: OperatorConfig, log: Logger, options: StartOptions = {}): Promise<RunningOperator> {
   const kubeConfig = loadKubeConfig(config.kubeconfig);
   const client = createKubeClient(kubeConfig);
-  const resources = createResources(client);
+  let election: LeaderElector | undefined;
+  // With leader election, every write first checks that this replica still holds the Lease by its
+  // own clock (not only that the deadline timer has not fired yet): a replica whose process stalled
+  // past its lease wakes up with reconciles half done, and none of them may write once another
+  // replica could have taken over.
+  const resources = fenceWrites(createResources(client), () => {
+    if (!config.leaderElect) return undefined;
+    if (!election?.isLeader()) return "this replica does not hold the leader Lease";
+    return Date.now() < election.validUntil() ? undefined : `the leader Lease was not renewed within ${config.renewDeadlineMs} ms`;
+  });
   const store = new ObjectStore();
   let synced = false;
   let leading = !config.leaderElect;
@@ -105,7 +148,20 @@ export async function startOperator(config: OperatorConfig, log: Logger, options
   };
   let depth = (): number => 0;
   let provisionerActive = (): number => 0;
-  const metrics = createMetrics({ tenantsByTier, queueDepth: () => depth(), provisionerActive: () => provisionerActive() });
+  // Read at scrape time from the conditions the reconciles wrote, so the gauge never drifts.
+  const signalProblems = (): Record<string, number> => {
+    const counts: Record<string, number> = { stale: 0, unavailable: 0 };
+    for (const tenant of store.list("TenantPlacement")) {
+      const conditions = (tenant.status as { conditions?: Array<{ type: string; status: string }> } | undefined)?.conditions ?? [];
+      for (const c of conditions) {
+        if (c.status !== "True") continue;
+        if (c.type === "SignalsStale") counts.stale = (counts.stale ?? 0) + 1;
+        if (c.type === "SignalsUnavailable") counts.unavailable = (counts.unavailable ?? 0) + 1;
+      }
+    }
+    return counts;
+  };
+  const metrics = createMetrics({ tenantsByTier, queueDepth: () => depth(), provisionerActive: () => provisionerActive(), signalProblems });
   const servers = await startObservabilityServers({
     metricsPort: config.metricsPort,
     healthPort: config.healthPort,
@@ -133,8 +189,9 @@ export async function startOperator(config: OperatorConfig, log: Logger, options
     log,
     enqueue: (tenantId) => queue.add(tenantKey(tenantId)),
   });
+  const backend = options.backend ?? createStackBackend(config, log);
   const provisioner = createOperationRunner({
-    backend: options.backend ?? createStackBackend(config, log),
+    backend,
     concurrency: config.provisionConcurrency,
     timeoutMs: config.provisionTimeoutMs,
     onSettled: (tenantId) => queue.add(tenantKey(tenantId)),
@@ -199,7 +256,6 @@ export async function startOperator(config: OperatorConfig, log: Logger, options
   let resolveDone: () => void = () => undefined;
   const done = new Promise<void>((r) => (resolveDone = r));
   let stopping: Promise<void> | undefined;
-  let election: { stop(): Promise<void> } | undefined;
 
   async function stop(): Promise<void> {
     stopping ??= (async () => {
@@ -217,6 +273,9 @@ export async function startOperator(config: OperatorConfig, log: Logger, options
   }
 
   if (config.leaderElect) {
+    // Before campaigning: loading the provisioner's SDK blocks the event loop for seconds, long
+    // enough for a fresh leader to miss its renew deadline and lose the Lease it just won.
+    await backend.prepare?.().catch((error: unknown) => log.warn({ err: String(error) }, "Could not load the provisioner ahead of time; it loads on first use"));
     election = runLeaderElection(
       { kubeConfig, namespace: config.leaseNamespace, name: config.leaseName, identity: config.identity, leaseDurationMs: config.leaseDurationMs, renewDeadlineMs: config.renewDeadlineMs, retryPeriodMs: config.retryPeriodMs, log },
       {

@@ -1,5 +1,6 @@
 import { placementPolicySpec, TIER_RANK, type PlacementPolicySpec, type TenantPlacementSpec, type Tier, type Trigger } from "../api/v1alpha1/index.ts";
 import { evaluate, type SignalReading } from "../policy/engine.ts";
+import { PoolMembers } from "../policy/poolMembers.ts";
 import { fieldWrittenAt, readSignals } from "../policy/signals.ts";
 import { CHILD_NAMES } from "./children.ts";
 import type { ConditionInput } from "./conditions.ts";
@@ -54,9 +55,13 @@ function rateLimited(ctx: ControllerContext, policyName: string, policy: Placeme
 /**
  * Sum of each signal over every tenant assigned to the pool (spec.pool), whatever tier serves it
  * now: the population a share is measured against must not shrink as tenants are promoted out,
- * or the last one left would always hold 100%. O(tenants) per evaluation of a share rule.
+ * or the last one left would always hold 100%. The tenant itself counts with its own readings;
+ * the others with what readSignals would give them: their reported value, their cached Prometheus
+ * reading, and nothing for a Kubernetes source (only a tenant's own quota is read). The members
+ * come from an index kept by the store's change feed (PoolMembers), with each pool's sums cached
+ * until a member or a value changes: not a scan of every tenant's object per evaluation.
  */
-function poolTotals(ctx: ControllerContext, pool: string, policy: PlacementPolicySpec, self: string, selfReadings: Record<string, SignalReading>, now: number): Record<string, number> {
+function poolTotals(ctx: ControllerContext, pool: string, policy: PlacementPolicySpec, self: string, selfReadings: Record<string, SignalReading>): Record<string, number> {
   const shareSignals = new Set<string>();
   for (const rule of policy.tiers ?? []) {
     for (const c of [...(rule.promoteWhen?.any ?? []), ...(rule.promoteWhen?.all ?? []), ...(rule.demoteWhen?.any ?? []), ...(rule.demoteWhen?.all ?? [])]) {
@@ -64,21 +69,42 @@ function poolTotals(ctx: ControllerContext, pool: string, policy: PlacementPolic
     }
   }
   if (shareSignals.size === 0) return {};
+  // As in readSignals, a name declared twice is read from its last declaration.
+  const sources = new Map<string, NonNullable<PlacementPolicySpec["signals"]>[number]["source"]>();
+  for (const signal of policy.signals ?? []) sources.set(signal.name, signal.source);
+  const index = PoolMembers.of(ctx.store);
+  const members = index.members(pool);
   const totals: Record<string, number> = {};
-  const add = (readings: Record<string, SignalReading>): void => {
-    for (const name of shareSignals) {
-      const reading = readings[name];
-      if (reading && "value" in reading) totals[name] = (totals[name] ?? 0) + reading.value;
+  for (const name of shareSignals) {
+    let total: number | undefined;
+    const own = selfReadings[name];
+    if (own && "value" in own) total = own.value;
+    const source = sources.get(name);
+    if (source?.reported) {
+      const all = index.sum(pool, name);
+      const mine = members.get(self)?.[name];
+      const others = all.count - (typeof mine === "number" ? 1 : 0);
+      if (all.integral && others > 0) {
+        // Exact: integers below 2^53. The common case, and O(1) per evaluation.
+        total = (total ?? 0) + (all.total - (typeof mine === "number" ? mine : 0));
+      } else if (others > 0) {
+        // Fractional values: added one by one, as they always were, so the result does not depend
+        // on a subtraction's rounding.
+        for (const [other, reported] of members) {
+          const value = other === self ? undefined : reported?.[name];
+          if (typeof value === "number") total = (total ?? 0) + value;
+        }
+      }
+    } else if (source?.prometheus) {
+      for (const other of members.keys()) {
+        const reading = other === self ? undefined : ctx.prometheus.reading(other, name);
+        if (reading && "value" in reading) total = (total ?? 0) + reading.value;
+      }
     }
-  };
-  add(selfReadings);
-  for (const other of ctx.store.list<TenantObject>("TenantPlacement")) {
-    if (other.metadata.name === self || (other.spec.pool ?? "standard") !== pool) continue;
-    add(readSignals(policy, { now, tenant: other, servedTier: other.status?.tier, quota: undefined, prometheus: (s) => ctx.prometheus.reading(other.metadata.name, s) }));
+    if (total !== undefined) totals[name] = total;
   }
   return totals;
 }
-
 
 /**
  * Where the tenant should be served, by its policy (signals, thresholds, hysteresis, approval,
@@ -113,7 +139,7 @@ export function choosePlacement(ctx: ControllerContext, tenant: TenantObject, sp
       ...(lastMove ? { lastMoveAt: Date.parse(lastMove.spec.requestedAt) } : {}),
     },
     signals: readings,
-    poolTotals: policy ? poolTotals(ctx, spec.pool, policy, spec.tenantId, readings, now) : {},
+    poolTotals: policy ? poolTotals(ctx, spec.pool, policy, spec.tenantId, readings) : {},
   });
 
   for (const problem of result.signalProblems) {

@@ -193,6 +193,13 @@ export class StackBook {
       return false;
     }
     const before = this.entries.get(kind);
+    if (!before) {
+      // Recorded before it is started: a stack whose `up` may have begun must be named in the
+      // status, or a crash before the status write would leave cloud resources nothing releases.
+      // The status write wakes the tenant again, and that reconcile starts it.
+      this.entries.set(kind, { kind, name: stackName(this.tenantId, kind), state: "Provisioning" });
+      return false;
+    }
     const progress = driveStackUp(this.ctx, built.request, before);
     this.record(kind, progress);
     const entry = progress.entry;

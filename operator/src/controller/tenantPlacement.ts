@@ -6,7 +6,7 @@ import {
   type TenantPlacementStatus,
   type Tier,
 } from "../api/v1alpha1/index.ts";
-import type { KubeObject } from "../kube/client.ts";
+import { ApiError, type KubeObject } from "../kube/client.ts";
 import type { ReconcileResult } from "../kube/queue.ts";
 import { CHILD_NAMES, connectionConfigMap, DEFAULT_NAMESPACE_QUOTA, namespaceTierObjects, registryEntry } from "./children.ts";
 import { compact, jsonEqual, mergeConditions, specIssues, type Condition, type ConditionInput } from "./conditions.ts";
@@ -110,6 +110,11 @@ export async function reconcileTenant(ctx: ControllerContext, tenantId: string):
   const generation = tenant.metadata.generation;
 
   const spec = parsedSpec(tenantPlacementSpec, tenant);
+  if (!spec && tenant.metadata.deletionTimestamp) {
+    // Deleting is still possible with a spec that no longer validates: release with what can be salvaged.
+    const salvaged = salvageSpec(tenant);
+    if (salvaged) return finalizeTenant(ctx, tenant, salvaged);
+  }
   if (!spec) {
     // Parsed again only on this rare path, for the issues' text.
     const message = specIssues(tenantPlacementSpec.safeParse(tenant.spec).error ?? { issues: [] });
@@ -151,6 +156,13 @@ export async function reconcileTenant(ctx: ControllerContext, tenantId: string):
   const seat = findSeat(ctx, spec.pool, tenantId);
   const conditions: ConditionInput[] = [...placement.conditions];
   const target = choice.tier;
+  if (target !== "pooled" && served !== target && previous.targetTier !== target) {
+    // Intent first: the status names a dedicated target before anything is created for it (the
+    // pool reads the same intent before it seats a tenant). Otherwise a crash right after creating
+    // the namespace or starting a stack leaves a placement no status names, which nothing releases
+    // if the tenant is then sent elsewhere.
+    await applyStatus(ctx, tenant, compact({ ...previous, observedGeneration: generation, targetTier: target, phase: served ? "Provisioning" : "Pending", lastDecision: decision?.metadata.name ?? previous.lastDecision }));
+  }
   const stacks = new StackBook(ctx, spec, tenantId, previous, served);
   let nowServed: Tier | undefined = served;
   let phase: TenantPlacementStatus["phase"];
@@ -203,30 +215,44 @@ export async function reconcileTenant(ctx: ControllerContext, tenantId: string):
       }
     }
 
-    // 3. After cut-over: route to the new home, then release the old one.
+    // 3. After cut-over: route to the new home; once the status records it, release the old one.
     if (nowServed === target) {
       const kind = stackOf(target);
       const entry = stacks.entry(kind);
       if (kind && entry?.endpoint && entry.port && entry.masterSecretArn) {
         await applyIfChanged(ctx, connectionConfigMap({ tenant: spec, tier: target, endpoint: entry.endpoint, port: entry.port, masterSecretArn: entry.masterSecretArn, planned: entry.planned ?? false }));
-      } else if (target === "namespace") {
-        // Back on the shared database; a pooled tenant's namespace goes away with it anyway.
-        await removeConnection(ctx, tenantId);
       }
-      // A demoted tenant's namespace goes only once its seat exists (it is the cut-over).
-      if (target === "pooled") await releaseNamespace(ctx, tenantId);
-      stacks.releaseAllBut(kind);
+      // The old home goes only once status.tier says the tenant is served from the new one (the
+      // previous reconcile wrote it): a crash or a failed status write in between must never leave
+      // status.tier naming a namespace, connection or stack already being torn down. The pool
+      // releases a seat by the same rule.
+      const recorded = served === target;
+      if (recorded) {
+        // Back on the shared database; a pooled tenant's namespace goes away with it anyway.
+        if (target === "namespace") await removeConnection(ctx, tenantId);
+        if (target === "pooled") await releaseNamespace(ctx, tenantId);
+        stacks.releaseAllBut(kind);
+      }
       migration = undefined;
-      // The pool releases the seat of a tenant served elsewhere; until then the move is cutting over.
-      phase = target !== "pooled" && seat ? "CuttingOver" : "Active";
+      // Until the old home is released (the seat by the pool, the rest by the next reconcile) the move is cutting over.
+      const leftover = (target !== "pooled" && seat !== undefined) || (!recorded && oldHomeRemains(ctx, tenantId, target, stacks));
+      phase = leftover ? "CuttingOver" : "Active";
       if (target !== "pooled" && seat) wakePool = true;
     } else {
       phase ??= served ? "Provisioning" : "Pending";
     }
   } catch (error) {
-    if (!(error instanceof ForeignObjectError)) throw error;
-    phase = "Failed";
-    conditions.push({ type: "Degraded", status: "True", reason: "NamespaceConflict", message: error.message });
+    if (error instanceof ForeignObjectError) {
+      phase = "Failed";
+      conditions.push({ type: "Degraded", status: "True", reason: "NamespaceConflict", message: error.message });
+    } else if (error instanceof ApiError && error.status === 422) {
+      // The API server refused an object the spec asks for: a value the TenantPlacement schema
+      // accepts but a ResourceQuota or RoleBinding does not. Retrying cannot fix it; saying so can.
+      phase = "Failed";
+      conditions.push({ type: "Degraded", status: "True", reason: "ChildRejected", message: `${error.message}; the tenant stays served from ${served ?? "nowhere yet"} until the spec is fixed` });
+    } else {
+      throw error;
+    }
     waiting = true;
   }
   conditions.push(...stacks.conditions);
@@ -265,6 +291,33 @@ export async function reconcileTenant(ctx: ControllerContext, tenantId: string):
 
 function policyOf(ctx: ControllerContext, spec: TenantPlacementSpec): PlacementPolicySpec | undefined {
   return ctx.store.get<KubeObject & { spec?: PlacementPolicySpec }>("PlacementPolicy", spec.policyRef)?.spec;
+}
+
+/**
+ * The spec of an invalid tenant for releasing it: each field that is valid on its own, defaults for
+ * the rest. The cost center, if invalid, is taken from the tags of its AWS resources (the release of
+ * a stack re-runs its program with these tags), else "unknown".
+ */
+function salvageSpec(tenant: TenantObject): TenantPlacementSpec | undefined {
+  const raw = (typeof tenant.spec === "object" && tenant.spec !== null ? tenant.spec : {}) as Record<string, unknown>;
+  const tagged = tenant.status?.resources?.find((r) => r.tags?.[LABELS.costCenter])?.tags?.[LABELS.costCenter];
+  const kept: Record<string, unknown> = { tenantId: tenant.metadata.name, costCenter: tagged ?? "unknown" };
+  for (const [key, field] of Object.entries(tenantPlacementSpec.shape)) {
+    if (key !== "tenantId" && raw[key] !== undefined && field.safeParse(raw[key]).success) kept[key] = raw[key];
+  }
+  // The pool that seats it, as the status recorded it, if spec.pool itself is what is invalid.
+  if (kept.pool === undefined && tenant.status?.pool) kept.pool = tenant.status.pool;
+  const parsed = tenantPlacementSpec.safeParse(kept);
+  return parsed.success ? parsed.data : undefined;
+}
+
+/** Whether anything of an earlier placement is still there to release once the cut-over to `target` is recorded. */
+function oldHomeRemains(ctx: ControllerContext, tenantId: string, target: Tier, stacks: StackBook): boolean {
+  const namespace = tenantNamespace(tenantId);
+  const ns = ctx.store.get("Namespace", namespace);
+  if (target === "pooled" && ns && isManaged(ns) && ns.metadata.labels?.[LABELS.tenant] === tenantId && !ns.metadata.deletionTimestamp) return true;
+  if (target === "namespace" && isManaged(ctx.store.get("ConfigMap", CHILD_NAMES.connection, namespace))) return true;
+  return (stacks.status() ?? []).some((entry) => entry.kind !== stackOf(target));
 }
 
 /** The connection ConfigMap only exists while a dedicated database serves the tenant. */

@@ -26,12 +26,21 @@ interface Seeker {
 }
 
 /** Tenants that should hold a seat in `pool`, oldest first so earlier arrivals are seated first. */
-function seekers(ctx: ControllerContext, pool: string, defaults: Quota): Seeker[] {
+function seekers(ctx: ControllerContext, pool: string, defaults: Quota, seated: ReadonlyMap<string, RegistryEntry>): Seeker[] {
   const out: { created: string; seeker: Seeker }[] = [];
   for (const tenant of ctx.store.list<TenantObject>("TenantPlacement")) {
     const spec = parsedSpec(tenantPlacementSpec, tenant);
-    if (!spec || spec.pool !== pool) continue;
     const served = tenant.status?.tier;
+    if (!spec) {
+      // An invalid spec (stored before a stricter schema) is not acted on, and that includes its
+      // seat: a tenant served from this pool keeps it as it is, rather than losing its only home.
+      const entry = seated.get(tenant.metadata.name);
+      if (entry && served === "pooled" && tenant.status?.pool === pool && !tenant.metadata.deletionTimestamp) {
+        out.push({ created: tenant.metadata.creationTimestamp ?? "", seeker: { tenantId: tenant.metadata.name, entry, lastShard: tenant.status.namespace } });
+      }
+      continue;
+    }
+    if (spec.pool !== pool) continue;
     if (!wantsPoolSeat({ deleting: Boolean(tenant.metadata.deletionTimestamp), servedTier: served, targetTier: tenant.status?.targetTier })) continue;
     out.push({
       created: tenant.metadata.creationTimestamp ?? "",
@@ -40,6 +49,29 @@ function seekers(ctx: ControllerContext, pool: string, defaults: Quota): Seeker[
   }
   out.sort((a, b) => a.created.localeCompare(b.created) || a.seeker.tenantId.localeCompare(b.seeker.tenantId));
   return out.map((o) => o.seeker);
+}
+
+/** Shards written at once by one pool reconcile. */
+const SHARD_WRITE_CONCURRENCY = 8;
+
+/**
+ * Applies each shard's objects in order (its Namespace first), several shards at once. Written one
+ * shard after another, a reconcile that touches every shard (tenants leaving all over the pool at
+ * once: a burst of promotions) waited for 2 round trips per shard — 50 at 25 shards — while every
+ * departing tenant waited for it. Shards are independent: a tenant is seated in exactly one and
+ * members never move. Every write has returned (or failed) before this returns, so the next
+ * reconcile of the pool never overlaps this one's writes; the first failure is then rethrown.
+ */
+async function applyShards(ctx: ControllerContext, shards: KubeObject[][]): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < shards.length) {
+      for (const object of shards[next++] as KubeObject[]) await applyIfChanged(ctx, object);
+    }
+  };
+  const results = await Promise.allSettled(Array.from({ length: Math.min(SHARD_WRITE_CONCURRENCY, shards.length) }, worker));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) throw failed.reason;
 }
 
 /**
@@ -73,7 +105,7 @@ export async function reconcilePool(ctx: ControllerContext, poolName: string): P
     const registry = ctx.store.get("ConfigMap", CHILD_NAMES.registry, namespace.metadata.name);
     shards.set(index, readRegistry(registry));
   }
-  const wanted = seekers(ctx, poolName, defaults);
+  const wanted = seekers(ctx, poolName, defaults, new Map([...shards.values()].flat().map((e) => [e.tenantId, e])));
   const wantedIds = new Map(wanted.map((s) => [s.tenantId, s.entry]));
   let seated = new Set([...shards.values()].flat().map((e) => e.tenantId));
   // Drift repair: a served tenant whose entry (or whole ConfigMap or shard) was deleted gets its
@@ -96,16 +128,16 @@ export async function reconcilePool(ctx: ControllerContext, poolName: string): P
   });
 
   const shardStatus: NonNullable<TenantPoolStatus["shards"]> = [];
+  const shardWrites: KubeObject[][] = [];
   for (const shard of placement.shards) {
     const members = shard.members.map((m) => wantedIds.get(m.tenantId)).filter((e): e is RegistryEntry => e !== undefined);
     // An empty shard allows nothing; with members, the quota is their sum capped by the capacity.
     const allocated = members.length > 0 ? sumQuotas(members.map((m) => m.quota)) : EMPTY_QUOTA;
     const quota = capQuota(allocated, { cpu: spec.capacity.cpu, memory: spec.capacity.memory });
-    for (const object of shardObjects({ pool: poolName, index: shard.index, namespace: shard.namespace, quota, members, ...(spec.nodeSelector ? { nodeSelector: spec.nodeSelector } : {}) })) {
-      await applyIfChanged(ctx, object);
-    }
+    shardWrites.push(shardObjects({ pool: poolName, index: shard.index, namespace: shard.namespace, quota, members, ...(spec.nodeSelector ? { nodeSelector: spec.nodeSelector } : {}) }));
     shardStatus.push({ namespace: shard.namespace, tenants: members.length, allocated: { cpu: String(allocated.cpu), memory: String(allocated.memory) } });
   }
+  await applyShards(ctx, shardWrites);
 
   const wake: string[] = [];
   for (const { tenantId } of arrivals) {

@@ -28,6 +28,7 @@ export interface KubeList<T = KubeObject> {
 }
 
 const REQUEST_TIMEOUT_MS = 60_000;
+const CREDENTIALS_TTL_MS = 1_000;
 
 /** An error answer of the API server, with its HTTP status and the Status object's reason. */
 export class ApiError extends Error {
@@ -75,10 +76,25 @@ export function createKubeClient(kubeConfig: KubeConfig): KubeClient {
   let agent: Agent | undefined;
   const counts: Record<string, number> = {};
 
-  async function options(spec: RequestSpec, payload: string | undefined): Promise<RequestOptions> {
+  let cachedCredentials: { at: number; opts: RequestOptions } | undefined;
+  /**
+   * The kubeconfig's TLS material and Authorization header. Re-read at most once a second, not per
+   * request: tokens from exec plugins or projected ServiceAccount files rotate (on a scale of
+   * minutes), but applyToHTTPSOptions also decodes the CA, certificate and key again, or reads them
+   * from their files in-cluster, on every call — a tenth of the operator's CPU while converging.
+   * A 401 drops the cached copy, so a token that expired early is replaced on the next request.
+   */
+  async function credentials(): Promise<RequestOptions> {
+    const now = Date.now();
+    if (cachedCredentials && now - cachedCredentials.at < CREDENTIALS_TTL_MS) return cachedCredentials.opts;
     const opts: RequestOptions = { headers: {} };
-    // Re-applied per request: tokens from exec plugins or projected ServiceAccount files rotate.
     await kubeConfig.applyToHTTPSOptions(opts);
+    cachedCredentials = { at: now, opts };
+    return opts;
+  }
+
+  async function options(spec: RequestSpec, payload: string | undefined): Promise<RequestOptions> {
+    const opts = await credentials();
     agent ??= new Agent({ keepAlive: true, maxSockets: 64, ca: opts.ca, cert: opts.cert, key: opts.key, rejectUnauthorized: opts.rejectUnauthorized });
     const url = new URL(spec.path, server);
     for (const [key, value] of Object.entries(spec.query ?? {})) if (value !== undefined) url.searchParams.set(key, String(value));
@@ -121,6 +137,7 @@ export function createKubeClient(kubeConfig: KubeConfig): KubeClient {
             resolveRequest(body as T);
             return;
           }
+          if (status === 401) cachedCredentials = undefined;
           const statusObject = (typeof body === "object" && body !== null ? body : {}) as { reason?: string; message?: string };
           reject(new ApiError(status, statusObject.reason ?? "", `${spec.method} ${spec.path}: ${status} ${statusObject.message ?? text.slice(0, 500)}`, body));
         });

@@ -1,7 +1,10 @@
 import { ListWatch, Watch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from "@kubernetes/client-node";
-import type { KubeObject } from "./client.ts";
+import { createKubeClient, type KubeClient, type KubeList, type KubeObject } from "./client.ts";
 import { collectionPath, type Kind, type Resources } from "./resources.ts";
-import type { ObjectStore } from "./store.ts";
+import { trimManagedFieldsInPlace, type ObjectStore } from "./store.ts";
+
+/** Objects per list request (client-go's reflector uses 500 too). */
+const LIST_PAGE_SIZE = 500;
 
 export interface InformerSpec {
   kind: Kind;
@@ -16,7 +19,8 @@ export interface InformerSet {
 
 export interface InformerOptions {
   kubeConfig: KubeConfig;
-  resources: Resources;
+  /** Unused since lists page (Resources.list cannot); optional so callers can stop passing it. */
+  resources?: Resources;
   store: ObjectStore;
   specs: InformerSpec[];
   log: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void };
@@ -33,21 +37,45 @@ export function createInformerSet(options: InformerOptions): InformerSet {
   const { store, log } = options;
   const backoff = options.backoff ?? { baseMs: 200, maxMs: 30_000 };
   const watch = new Watch(options.kubeConfig);
+  let client: KubeClient | undefined;
+  // Lists page with limit/continue, which Resources.list does not pass; a client of its own.
+  const listClient = (): KubeClient => (client ??= createKubeClient(options.kubeConfig));
   const informers: ListWatch<KubernetesObject>[] = [];
   const timers = new Set<NodeJS.Timeout>();
   let stopped = false;
 
   function makeOne(spec: InformerSpec): { informer: ListWatch<KubernetesObject>; synced: Promise<void> } {
     const listFn = async (): Promise<KubernetesListObject<KubernetesObject>> => {
-      const list = await options.resources.list(spec.kind, spec.labelSelector ? { labelSelector: spec.labelSelector } : {});
-      // List items come without kind/apiVersion (watch events have them); add them back so every
-      // object in the store is self-describing.
-      const apiVersion = (list as unknown as { apiVersion?: string }).apiVersion ?? "";
-      for (const item of list.items) Object.assign(item, { kind: spec.kind, apiVersion: item.apiVersion ?? apiVersion });
-      return list as unknown as KubernetesListObject<KubernetesObject>;
+      const items: KubeObject[] = [];
+      let resourceVersion: string | undefined;
+      let apiVersion = "";
+      let continueToken: string | undefined;
+      // In pages, as client-go's reflector lists: one answer for 5,000 TenantPlacements was tens of
+      // MB of JSON held as one string while it was parsed, the operator's memory peak on every
+      // restart. Every page is from the first page's snapshot; an expired continue token (410)
+      // fails the list and the informer restarts it with backoff.
+      do {
+        const page = await listClient().request<KubeList & { apiVersion?: string }>({
+          method: "GET",
+          path: collectionPath(spec.kind),
+          query: { labelSelector: spec.labelSelector, limit: LIST_PAGE_SIZE, continue: continueToken },
+        });
+        resourceVersion ??= page.metadata.resourceVersion;
+        apiVersion ||= page.apiVersion ?? "";
+        // List items come without kind/apiVersion (watch events have them); add them back so every
+        // object in the store is self-describing.
+        for (const item of page.items) items.push(Object.assign(item, { kind: spec.kind, apiVersion: item.apiVersion ?? apiVersion }));
+        continueToken = page.metadata.continue || undefined;
+      } while (continueToken);
+      return { apiVersion, kind: `${spec.kind}List`, metadata: { ...(resourceVersion ? { resourceVersion } : {}) }, items } as unknown as KubernetesListObject<KubernetesObject>;
     };
     const informer = new ListWatch<KubernetesObject>(collectionPath(spec.kind), watch, listFn, false, spec.labelSelector);
-    const toObject = (obj: KubernetesObject): KubeObject => ({ ...(obj as KubeObject), kind: spec.kind });
+    const toObject = (obj: KubernetesObject): KubeObject => {
+      // In place, on the informer's own copy, before anyone else holds it: its cache then keeps
+      // the trimmed object too, instead of a second full copy beside the store's.
+      trimManagedFieldsInPlace(spec.kind, obj as KubeObject);
+      return { ...(obj as KubeObject), kind: spec.kind };
+    };
     informer.on("add", (obj) => store.upsert(spec.kind, toObject(obj)));
     informer.on("update", (obj) => store.upsert(spec.kind, toObject(obj)));
     informer.on("delete", (obj) => store.remove(spec.kind, toObject(obj)));

@@ -55,6 +55,14 @@ export interface LeaderElector {
   /** Stops campaigning; if leading, aborts the signal, waits for onStartedLeading's work, releases the Lease. */
   stop(): Promise<void>;
   isLeader(): boolean;
+  /**
+   * Until when (epoch ms, this replica's clock) it may still act as the leader: the start of its last
+   * successful renewal plus renewDeadline; 0 when not leading. Unlike isLeader(), which only changes
+   * when the deadline timer runs, this holds when the process was stalled (CPU starvation, a GC
+   * pause, SIGSTOP) past its deadline: timers fire late then, and a write made before they do would
+   * race the replica that meanwhile took over. Check it right before each write.
+   */
+  validUntil(): number;
   /** Test hook: behave like a crashed process — stop everything at once, never release the Lease. */
   abandon(): void;
 }
@@ -97,6 +105,7 @@ export function runLeaderElection(options: LeaderElectionOptions, callbacks: Lea
   let work: Promise<void> | undefined;
   let lastHolder: string | undefined;
   let stopping: Promise<void> | undefined;
+  let validUntil = 0;
 
   async function tryAcquireOrRenew(now: number): Promise<Attempt> {
     const observed = await leases.get();
@@ -144,6 +153,7 @@ export function runLeaderElection(options: LeaderElectionOptions, callbacks: Lea
 
   function handle(result: Attempt, started: number): void {
     if (result.outcome === "acquired" || result.outcome === "renewed") {
+      validUntil = started + renewDeadlineMs;
       if (state === "candidate") becomeLeader();
       // Measured from when the attempt started: the renewTime written is that moment, so the
       // leader stops believing before anyone reading the Lease may consider it expired.
@@ -187,6 +197,7 @@ export function runLeaderElection(options: LeaderElectionOptions, callbacks: Lea
   function halt(): boolean {
     const wasLeader = state === "leader";
     state = "stopped";
+    validUntil = 0;
     generation++;
     if (next) clock.clearTimeout(next);
     if (deadline) clock.clearTimeout(deadline);
@@ -229,6 +240,7 @@ export function runLeaderElection(options: LeaderElectionOptions, callbacks: Lea
 
   return {
     isLeader: () => state === "leader",
+    validUntil: () => (state === "leader" ? validUntil : 0),
     abandon() {
       halt();
       stopping ??= Promise.resolve();

@@ -7,6 +7,9 @@ export type ReconcileResult =
   /** Non-terminal errors retry with per-key exponential backoff; terminal ones do not retry. */
   | { kind: "error"; error: Error; terminal?: boolean };
 
+/** "now": added by a change or another reconciler; "later": a delayed add (requeueAfter, backoff) that came due. */
+type Lane = "now" | "later";
+
 export type ReconcileHandler = (key: string, signal: AbortSignal) => Promise<ReconcileResult>;
 
 export interface WorkQueueOptions {
@@ -44,6 +47,13 @@ export interface WorkQueue {
  * A keyed, de-duplicating, rate-limited work queue in the manner of client-go's workqueue: a key
  * is queued at most once, never handled by two workers at once (an add while it runs marks it
  * dirty and it runs again afterwards), and failing keys back off exponentially per key.
+ *
+ * Two lanes, as in controller-runtime's priority queue: keys added now (a change, or one
+ * reconciler waking another) go before keys whose delayed add came due (a requeueAfter poll, an
+ * error's backoff). With one FIFO, 5,000 tenants polling every few seconds while they wait for a
+ * seat kept the queue N deep, so the pool reconcile that would seat them waited behind N polls
+ * each time it was woken (a convergence 2× slower than the API server allowed). A delayed key
+ * that is added now moves to the front lane; a key is still queued at most once.
  */
 export function createWorkQueue(options: WorkQueueOptions): WorkQueue {
   if (!Number.isInteger(options.concurrency) || options.concurrency < 1) {
@@ -53,10 +63,13 @@ export function createWorkQueue(options: WorkQueueOptions): WorkQueue {
   const baseMs = options.backoff?.baseMs ?? 500;
   const maxMs = options.backoff?.maxMs ?? 300_000;
 
-  const queue: string[] = [];
-  const queued = new Set<string>();
+  // Lane entries may be stale (a key moved to the front lane): `queued` says which lane holds a key.
+  const now: string[] = [];
+  const later: string[] = [];
+  const queued = new Map<string, Lane>();
   const processing = new Set<string>();
-  const dirty = new Set<string>();
+  /** Keys added while they ran, with the lane they come back in. */
+  const dirty = new Map<string, Lane>();
   const delayed = new Map<string, { due: number; timer: TimerHandle }>();
   const failureCounts = new Map<string, number>();
   const idleWaiters: { soonMs: number; resolve: () => void }[] = [];
@@ -66,14 +79,33 @@ export function createWorkQueue(options: WorkQueueOptions): WorkQueue {
   let shuttingDown = false;
 
   function add(key: string): void {
-    if (shuttingDown || queued.has(key)) return;
+    enqueue(key, "now");
+  }
+
+  function enqueue(key: string, lane: Lane): void {
+    if (shuttingDown) return;
     if (processing.has(key)) {
-      dirty.add(key);
+      if (dirty.get(key) !== "now") dirty.set(key, lane);
       return;
     }
-    queued.add(key);
-    queue.push(key);
+    const current = queued.get(key);
+    if (current === "now" || current === lane) return;
+    queued.set(key, lane);
+    (lane === "now" ? now : later).push(key);
     pump();
+  }
+
+  /** The next key to run, front lane first; skips entries a move to the front lane left behind. */
+  function next(): string | undefined {
+    for (const [lane, entries] of [["now", now], ["later", later]] as const) {
+      while (entries.length > 0) {
+        const key = entries.shift() as string;
+        if (queued.get(key) !== lane) continue;
+        queued.delete(key);
+        return key;
+      }
+    }
+    return undefined;
   }
 
   function addAfter(key: string, ms: number): void {
@@ -90,7 +122,7 @@ export function createWorkQueue(options: WorkQueueOptions): WorkQueue {
     }
     const timer = clock.setTimeout(() => {
       delayed.delete(key);
-      add(key);
+      enqueue(key, "later");
       checkIdle();
     }, ms);
     delayed.set(key, { due, timer });
@@ -98,9 +130,9 @@ export function createWorkQueue(options: WorkQueueOptions): WorkQueue {
 
   function pump(): void {
     if (!handler || shuttingDown) return;
-    while (processing.size < options.concurrency && queue.length > 0) {
-      const key = queue.shift() as string;
-      queued.delete(key);
+    while (processing.size < options.concurrency && queued.size > 0) {
+      const key = next();
+      if (key === undefined) break;
       processing.add(key);
       void work(key, handler);
     }
@@ -121,7 +153,11 @@ export function createWorkQueue(options: WorkQueueOptions): WorkQueue {
     }
     processing.delete(key);
     scheduleNext(key, result);
-    if (dirty.delete(key)) add(key);
+    const again = dirty.get(key);
+    if (again) {
+      dirty.delete(key);
+      enqueue(key, again);
+    }
     if (processing.size === 0) for (const resolve of drainWaiters.splice(0)) resolve();
     pump();
     checkIdle();
@@ -140,7 +176,7 @@ export function createWorkQueue(options: WorkQueueOptions): WorkQueue {
   }
 
   function isIdle(soonMs: number): boolean {
-    if (queue.length > 0 || processing.size > 0) return false;
+    if (queued.size > 0 || processing.size > 0) return false;
     const horizon = clock.now() + soonMs;
     for (const { due } of delayed.values()) if (due <= horizon) return false;
     return true;
@@ -166,7 +202,8 @@ export function createWorkQueue(options: WorkQueueOptions): WorkQueue {
     },
     async shutdown() {
       shuttingDown = true;
-      queue.length = 0;
+      now.length = 0;
+      later.length = 0;
       queued.clear();
       dirty.clear();
       for (const { timer } of delayed.values()) clock.clearTimeout(timer);
@@ -175,7 +212,7 @@ export function createWorkQueue(options: WorkQueueOptions): WorkQueue {
       checkIdle();
       if (processing.size > 0) await new Promise<void>((resolve) => drainWaiters.push(resolve));
     },
-    depth: () => queue.length,
+    depth: () => queued.size,
     inFlight: () => processing.size,
     failures: (key) => failureCounts.get(key) ?? 0,
     idle(idleOptions) {

@@ -143,6 +143,25 @@ export async function localDown(options: { dir: string; log?: Log; keepLogs?: bo
   return state !== undefined;
 }
 
+/**
+ * Stops kube-apiserver of the running control plane in `dir` and starts it again on the same port,
+ * certificates and etcd, then waits for /readyz; etcd and the controller manager keep running. For
+ * fault tests (an API server restart under a running operator). `whileDown` runs while it is
+ * stopped, e.g. to compact etcd so that every watch resumed afterwards is answered 410 Gone.
+ */
+export async function restartApiserver(options: { dir: string; whileDown?: (state: LocalState) => Promise<void>; readyTimeoutMs?: number; env?: NodeJS.ProcessEnv }): Promise<LocalState> {
+  const state = readState(options.dir);
+  if (!state) throw new Error(`no local control plane in ${options.dir}`);
+  const binaries = await ensureBinaries({ env: options.env ?? process.env, log: () => undefined });
+  const pki = ensurePki(join(options.dir, "pki"));
+  await stopProcess(state.pids.apiserver);
+  await options.whileDown?.(state);
+  state.pids.apiserver = startApiserver(binaries, options.dir, pki, state.ports);
+  writeFileSync(stateFile(options.dir), `${JSON.stringify(state, null, 2)}\n`);
+  await waitFor("kube-apiserver", () => apiserverReady(state, 2_000), state.pids.apiserver, join(options.dir, "kube-apiserver.log"), options.readyTimeoutMs ?? 60_000);
+  return state;
+}
+
 /** Shell lines that point kubectl (the one built with the control plane, first on PATH) at it. */
 export function envLines(state: LocalState): string[] {
   return [`export KUBECONFIG=${shellQuote(state.kubeconfig)}`, `export PATH=${shellQuote(state.binDir)}:"$PATH"`];

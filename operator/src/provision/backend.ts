@@ -28,5 +28,8 @@ export function createStackBackend(config: OperatorConfig, log: Logger): StackBa
     close: async () => {
       if (loaded) await (await loaded).close?.();
     },
+    prepare: async () => {
+      await (await load()).prepare?.();
+    },
   };
 }

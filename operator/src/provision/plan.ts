@@ -64,6 +64,9 @@ export function planBackend(): PlanBackend {
     destroy: async (_request, signal) => {
       if (signal.aborted) throw cancelled(signal);
     },
+    prepare: async () => {
+      await load();
+    },
   };
 }
 

@@ -98,4 +98,10 @@ export interface StackBackend {
   destroy(request: StackRequest, signal: AbortSignal): Promise<void>;
   /** Releases workspaces, temp dirs; called once at shutdown after every operation settled. */
   close?(): Promise<void>;
+  /**
+   * Loads what the first operation would load (the Pulumi SDK and programs: a synchronous require
+   * of thousands of modules that blocks the event loop for seconds). A replica that campaigns for
+   * the leader Lease calls it first, so that stall never happens while it must renew the Lease.
+   */
+  prepare?(): Promise<void>;
 }

@@ -230,6 +230,39 @@ describe("work queue", () => {
     expect(times("a")).toEqual([200]);
   });
 
+  it("runs keys added now before delayed keys that came due, and moves a delayed key added now to the front", async () => {
+    const { queue, clock, calls, open } = manualQueue();
+    queue.add("busy");
+    queue.addAfter("poll-1", 100);
+    queue.addAfter("poll-2", 100);
+    queue.addAfter("poll-3", 100);
+    await clock.advanceAsync(100);
+    queue.add("change");
+    queue.add("poll-3");
+    expect(queue.depth()).toBe(4);
+    for (let i = 0; i < 5; i++) {
+      open()[0]?.finish();
+      await settle();
+    }
+    expect(calls.map((c) => c.key)).toEqual(["busy", "change", "poll-3", "poll-1", "poll-2"]);
+    expect(queue.depth()).toBe(0);
+  });
+
+  it("brings a key that was added now while it ran back in the front lane", async () => {
+    const { queue, clock, calls, open } = manualQueue();
+    queue.add("a");
+    queue.addAfter("poll", 50);
+    await clock.advanceAsync(50);
+    queue.addAfter("a", 10);
+    await clock.advanceAsync(10);
+    queue.add("a");
+    for (let i = 0; i < 3; i++) {
+      open()[0]?.finish();
+      await settle();
+    }
+    expect(calls.map((c) => c.key)).toEqual(["a", "a", "poll"]);
+  });
+
   it("adds at once for a zero or negative delay", async () => {
     const { queue, clock, times } = scriptedQueue(() => ({ kind: "done" }));
     queue.addAfter("a", 0);
