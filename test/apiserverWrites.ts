@@ -22,7 +22,28 @@ export function countWrites(metricsText: string, resources: readonly string[] = 
     if (!line.startsWith("apiserver_request_total{")) continue;
     const verb = /verb="([A-Z]+)"/.exec(line)?.[1];
     const resource = /resource="([^"]*)"/.exec(line)?.[1];
+    // kube-controller-manager's writes, never Landlord's: quota usage (resourcequotas/status) and
+    // namespace finalization (namespaces/status, namespaces/finalize) of earlier tests' namespaces.
+    const subresource = /subresource="([^"]*)"/.exec(line)?.[1] ?? "";
+    if ((resource === "resourcequotas" || resource === "namespaces") && (subresource === "status" || subresource === "finalize")) continue;
     if (verb && resource && WRITE_VERBS.has(verb) && resources.includes(resource)) total += Number(line.slice(line.lastIndexOf(" ") + 1));
   }
   return total;
+}
+
+/** The write counters that moved between two /metrics texts, for a failure message that says who wrote what. */
+export function writeDelta(before: string, after: string): string {
+  const counters = (text: string): Map<string, number> => {
+    const out = new Map<string, number>();
+    for (const line of text.split("\n")) {
+      if (!line.startsWith("apiserver_request_total{")) continue;
+      const verb = /verb="([A-Z]+)"/.exec(line)?.[1] ?? "";
+      if (!WRITE_VERBS.has(verb)) continue;
+      const key = ["resource", "subresource", "code"].map((l) => new RegExp(`${l}="([^"]*)"`).exec(line)?.[1] ?? "").join("/") + ` ${verb}`;
+      out.set(key, (out.get(key) ?? 0) + Number(line.slice(line.lastIndexOf(" ") + 1)));
+    }
+    return out;
+  };
+  const a = counters(before);
+  return [...counters(after)].filter(([key, n]) => n !== (a.get(key) ?? 0)).map(([key, n]) => `${key}: +${n - (a.get(key) ?? 0)}`).join(", ");
 }
