@@ -70,11 +70,17 @@ export function floorConvergence(cluster: BenchCluster, n: number, concurrency: 
 }
 
 /** The operator (already running and synced): the user applies N tenants, 16 in flight. */
-export function operatorConvergence(cluster: BenchCluster, operator: OperatorProcess, n: number): Promise<ConvergenceRun> {
-  return timed(cluster, n, () => operator.cpuSeconds(), () =>
+export async function operatorConvergence(cluster: BenchCluster, operator: OperatorProcess, n: number): Promise<ConvergenceRun & { reconciles: string }> {
+  const reconciles = async (): Promise<Map<string, number>> => new Map([...(await operator.metrics())].filter(([key]) => key.startsWith("landlord_reconcile_total{")));
+  const before = await reconciles();
+  const run = await timed(cluster, n, () => operator.cpuSeconds(), () =>
     inParallel(Array.from({ length: n }, (_, i) => i), APPLY_CONCURRENCY, async (i) => {
       const object = tenantObject(i);
       await apply(cluster.client, tenantPath(object.metadata.name), object);
     }),
   );
+  // How the operator got there: reconciles by controller and result (requeue_after: a move waiting).
+  const counts = diffCounts(before, await reconciles());
+  const label = (key: string): string => `${/controller="([^"]*)"/.exec(key)?.[1] ?? "?"} ${/result="([^"]*)"/.exec(key)?.[1] ?? "?"}`;
+  return { ...run, reconciles: [...counts].map(([key, value]) => `${label(key)} ${value}`).sort().join(", ") };
 }

@@ -72,16 +72,26 @@ function pureScenarios(report: Report): void {
   const placed = placeTenants({ prefix: "pool", capacity: { maxTenants: 200, cpu: "64", memory: "256Gi" }, shards: [], arrivals, departures: [] });
   report.record({ scenario: `placer: seat tenants into shards of 200 (${placed.shards.length} shards)`, n, figure: "total", value: round(performance.now() - started, 1), unit: "ms" });
 
-  const engine = benchEngine(n);
-  report.record({ scenario: "policy engine: evaluate tenants against the example policy", n, figure: "total", value: round(engine.ms, 1), unit: "ms", target: { op: "<=", value: 200 } });
+  // Five runs, the median reported: a pure CPU figure on a shared machine is only ever made slower
+  // by whatever else runs, and one unlucky run should not decide it.
+  const runs = Array.from({ length: 5 }, () => benchEngine(n).ms).sort((a, b) => a - b);
+  report.record({
+    scenario: "policy engine: evaluate tenants against the example policy",
+    n,
+    figure: "median of 5 runs",
+    value: round(runs[2] as number, 1),
+    unit: "ms",
+    target: { op: "<=", value: 200 },
+    note: `runs: ${runs.map((ms) => round(ms, 1)).join(", ")} ms`,
+  });
 }
 
-function recordConvergence(report: Report, n: number, floor: ConvergenceRun, operator: ConvergenceRun): void {
+function recordConvergence(report: Report, n: number, floor: ConvergenceRun, operator: ConvergenceRun & { reconciles: string }): void {
   const scenario = "convergence: N pooled tenants applied at once, until all Ready";
   const cpu = (run: ConvergenceRun): string =>
     `CPU s: benchmark process ${round(run.cpu.bench, 1)}, operator ${round(run.cpu.operator, 1)}, kube-apiserver ${round(run.cpu.apiserver, 1)}, etcd ${round(run.cpu.etcd, 1)}, kube-controller-manager ${round(run.cpu.controllerManager, 1)}`;
   report.record({ scenario, n, figure: "floor (minimal client, each write once)", value: round(floor.ms / 1000, 1), unit: "s", note: `${floor.totalWrites} writes (${formatCounts(floor.writes)}); ${cpu(floor)}` });
-  report.record({ scenario, n, figure: "operator", value: round(operator.ms / 1000, 1), unit: "s", note: `${operator.totalWrites} writes (${formatCounts(operator.writes)}); reads: ${formatCounts(operator.reads)}; ${cpu(operator)}` });
+  report.record({ scenario, n, figure: "operator", value: round(operator.ms / 1000, 1), unit: "s", note: `${operator.totalWrites} writes (${formatCounts(operator.writes)}); reads: ${formatCounts(operator.reads)}; reconciles: ${operator.reconciles}; ${cpu(operator)}` });
   report.record({ scenario, n, figure: "ratio operator/floor, wall time", value: round(operator.ms / floor.ms, 2), unit: "", target: { op: "<=", value: 1.25 } });
   report.record({ scenario, n, figure: "ratio operator/floor, CPU s of every process", value: round(operator.totalCpu / floor.totalCpu, 2), unit: "", note: `${round(operator.totalCpu, 1)} vs ${round(floor.totalCpu, 1)} CPU s: less sensitive than wall time to other work on the machine` });
   report.record({ scenario, n, figure: "ratio operator/floor, API writes", value: round(operator.totalWrites / floor.totalWrites, 2), unit: "", note: `${operator.totalWrites} vs ${floor.totalWrites}` });
@@ -131,6 +141,8 @@ async function clusterScenarios(report: Report): Promise<void> {
       const converged = await floorConvergence(cluster, n, concurrency);
       if (n !== largest) return { floor: converged, floorMovesResult: undefined };
       log(`bench: N=${n}: the floor of ${moveCount} moves`);
+      // As the operator's moves come after its idle window: the control plane done with the convergence.
+      await sleep(5_000);
       const drive = floorMoves(cluster.client, n, concurrency, (names) => reportRevenue(cluster, names));
       return { floor: converged, floorMovesResult: await moveTenants(cluster, movers(n, moveCount), { drive }) };
     });
