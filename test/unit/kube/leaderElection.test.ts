@@ -262,8 +262,11 @@ describe("leader election", () => {
           else if ("abandon" in step) kill(step.abandon);
           else if ("stop" in step) {
             dead.add(replicas[step.stop] as LeaderElector);
-            const stopping = replicas[step.stop]?.stop();
-            await clock.advanceAsync(2000);
+            let stopped = false;
+            const stopping = replicas[step.stop]?.stop().finally(() => (stopped = true));
+            // A stop during a partition waits for its release call to fail or time out: keep the
+            // fake clock moving until it returns (a fixed 2 s could leave it waiting forever).
+            for (let waited = 0; waited < 120 && !stopped; waited++) await clock.advanceAsync(1000);
             await stopping;
           } else if ("partition" in step) partitionedUntil[step.partition] = clock.now() + step.forMs;
           else {
