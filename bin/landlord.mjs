@@ -1,9 +1,8 @@
 #!/usr/bin/env node
 // Runs the TypeScript sources through tsx so a fresh clone works right after `npm install`,
-// with no separate build step that could leave a stale dist/ behind. The container image runs
-// the same sources the same way (see Dockerfile).
+// with no separate build step that could leave a stale dist/ behind. The container image compiles
+// the same sources in its build and runs them with plain node (see Dockerfile).
 import { register } from "tsx/esm/api";
 
 register();
-const { main } = await import("../operator/src/cli/main.ts");
-process.exitCode = await main(process.argv.slice(2));
+await import("../operator/src/cli/run.ts");

@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from "node:fs";
 /** Every resource the operator writes: what "the operator wrote nothing" is counted over. */
 export const LANDLORD_WRITE_RESOURCES = [
   "tenantplacements",
@@ -46,4 +47,22 @@ export function writeDelta(before: string, after: string): string {
   };
   const a = counters(before);
   return [...counters(after)].filter(([key, n]) => n !== (a.get(key) ?? 0)).map(([key, n]) => `${key}: +${n - (a.get(key) ?? 0)}`).join(", ");
+}
+
+/**
+ * ServiceAccount writes the API server audited after `since` (its audit log, see the local control
+ * plane's policy), one "verb resource namespace/name by user" line each: who wrote what, exactly.
+ */
+export function auditedWrites(auditLog: string, since: Date): string[] {
+  if (!existsSync(auditLog)) return [];
+  const out: string[] = [];
+  for (const line of readFileSync(auditLog, "utf8").split("\n")) {
+    if (!line) continue;
+    const event = JSON.parse(line) as { verb: string; user?: { username?: string }; objectRef?: { resource?: string; subresource?: string; namespace?: string; name?: string }; requestReceivedTimestamp: string; responseStatus?: { code?: number } };
+    if (new Date(event.requestReceivedTimestamp) < since) continue;
+    const ref = event.objectRef ?? {};
+    const resource = ref.subresource ? `${ref.resource}/${ref.subresource}` : ref.resource;
+    out.push(`${event.verb} ${resource} ${ref.namespace ? `${ref.namespace}/` : ""}${ref.name ?? ""} by ${event.user?.username ?? "?"} (${event.responseStatus?.code ?? "?"})`);
+  }
+  return out;
 }

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import { createKubeClient, type KubeClient } from "../../operator/src/kube/client.ts";
+import { loadClusterAccess } from "../../operator/src/kube/kubeconfig.ts";
 import { localDown, localUp, type LocalState } from "../../operator/src/local/controlPlane.ts";
 import { installCrds } from "../../operator/src/local/kubectl.ts";
 import { crdsDir } from "../../operator/src/local/paths.ts";
@@ -39,7 +40,7 @@ export async function startCluster(log: (line: string) => void): Promise<BenchCl
   return {
     state,
     kubeConfig,
-    client: createKubeClient(kubeConfig),
+    client: createKubeClient(loadClusterAccess(state.kubeconfig)),
     startMs,
     readyAt: started + startMs,
     async down() {

@@ -8,7 +8,7 @@
  * Per tenant, in the operator's causal order (a reconcile's writes are sequential):
  *   the user's apply of the TenantPlacement (the same 16 in flight as in the operator scenario);
  *   then, in one of `concurrency` workers: the finalizer (apply as landlord/finalizer), the
- *   PlacementDecision (create), its opening status (first step), the tenant's Pending status
+ *   PlacementDecision (create; its first step, Pending, is implied until the next), the tenant's Pending status
  *   (its target tier: in Landlord's design the tenant reconciler owns that intent and the pool seats
  *   tenants by it, so an equivalent client must publish it too) and the "Placing" Event;
  *   once every member of its shard is open, the shard's Namespace, ResourceQuota, LimitRange,
@@ -18,7 +18,7 @@
  *   the decision's closing status and the "Placed" Event.
  * Finally the pool's status, once. Events are not awaited by the worker, as in the operator.
  * What the floor leaves out is what a client that knew the end state would never write: a status
- * that changes nothing a reader needs (a decision step renamed), a shard's registry and quota
+ * that changes nothing a reader needs, a shard's registry and quota
  * rewritten as its members arrive in batches, the pool's status per batch.
  */
 import { randomBytes } from "node:crypto";
@@ -236,8 +236,7 @@ export async function runFloor(client: KubeClient, n: number, concurrency: numbe
           },
         },
       });
-      const steps = [{ name: "Provisioning", startedAt: at }];
-      await applyAs("PlacementDecision", { apiVersion: API_VERSION, kind: "PlacementDecision", metadata: { name }, status: { steps } }, STATUS_FIELD_MANAGER, "status");
+      const steps = [{ name: "Pending", startedAt: at }];
       // The tenant's target, which the pool seats it by (the tenant reconciler owns that intent).
       await applyAs("TenantPlacement", { apiVersion: API_VERSION, kind: "TenantPlacement", metadata: { name: tenantId }, status: pendingStatus(tenantId, spec.reportedSignals.monthlyRevenueUSD ?? 0, at) }, STATUS_FIELD_MANAGER, "status");
       decisions.set(tenantId, { name, steps });

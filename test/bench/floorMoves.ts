@@ -1,8 +1,9 @@
 /**
  * The API server's floor for the moves scenario, on the floor's converged cluster: the same burst
  * of billing patches, then a minimal client's writes for each move, each once, with the operator's
- * concurrency. Per mover, in the operator's causal order: the PlacementDecision (create) and its
- * opening status, the "Promoting" Event, the tenant's status naming its target (Landlord records
+ * concurrency. Per mover, in the operator's causal order: the PlacementDecision (create; its first
+ * step is implied) and the "Promoting" Event, in a job of their own as the operator records every
+ * decision in a pass before the move's work; then the tenant's status naming its target (Landlord records
  * the intent before it creates anything, so a crash never leaves an unnamed placement behind), the
  * namespace tier's Namespace, ResourceQuota, LimitRange and NetworkPolicy (built by the operator's
  * own functions), and the tenant's cut-over status
@@ -107,7 +108,7 @@ export function floorMoves(client: KubeClient, n: number, concurrency: number, r
         for (const member of state.shard.members) if (moving.has(member.tenantId)) workers.push(finish(member.tenantId));
       });
 
-    const cutOver = (tenantId: string) =>
+    const decide = (tenantId: string) =>
       guard(async () => {
         const at = new Date().toISOString();
         const name = decisionName(tenantId, 2);
@@ -132,8 +133,12 @@ export function floorMoves(client: KubeClient, n: number, concurrency: number, r
           },
         });
         steps.set(tenantId, [{ name: "Provisioning", startedAt: at }]);
-        await applyAs("PlacementDecision", { apiVersion: API_VERSION, kind: "PlacementDecision", metadata: { name }, status: { steps: steps.get(tenantId) } }, STATUS_FIELD_MANAGER, "status");
         fireEvent(tenantRef(tenantId), "Promoting", `${name}: pooled → namespace (Policy)`);
+        workers.push(cutOver(tenantId, at));
+      });
+
+    const cutOver = (tenantId: string, at: string) =>
+      guard(async () => {
         // Intent first, as the operator does: the status names the target before anything is created for it.
         const state = shardOf.get(tenantId);
         if (!state) throw new Error(`${tenantId} has no seat in the floor's seating`);
@@ -147,7 +152,7 @@ export function floorMoves(client: KubeClient, n: number, concurrency: number, r
       });
 
     // Each move starts as soon as its signal has landed, as the operator's starts on the watch event.
-    await Promise.all(names.map((name) => report([name]).then(() => workers.push(cutOver(name)))));
+    await Promise.all(names.map((name) => report([name]).then(() => workers.push(decide(name)))));
     await workers.done;
     if (failure) throw failure;
     const tenants = shards.reduce((sum, shard) => sum + shard.members.filter((m) => !moving.has(m.tenantId)).length, 0);

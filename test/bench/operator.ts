@@ -1,11 +1,11 @@
 /**
- * The operator as its own process, `node bin/landlord.mjs operator`, the way a Deployment runs it:
+ * The operator as its own process, `landlord operator`, the way a Deployment runs it:
  * its memory is its own (not the benchmark's), and its CPU competes with the control plane's
  * exactly as it would on a node. With `profile`, Node writes a CPU profile when it exits and a
  * heap snapshot on SIGUSR2.
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { freePort } from "../../operator/src/local/ports.ts";
 import { projectRoot } from "../../operator/src/local/paths.ts";
@@ -42,7 +42,7 @@ export interface OperatorOptions {
 
 /**
  * Compiles the operator the way `npm run build` does (tsc, tsconfig.build.json), into the
- * benchmark's own git-ignored directory, and returns an entry script for `entry`: the form a
+ * benchmark's own git-ignored directory, and returns its entry (run.js) for `entry`: the form the
  * container image runs, without tsx compiling TypeScript in the process.
  */
 export function buildCompiled(): string {
@@ -51,12 +51,10 @@ export function buildCompiled(): string {
     execFileSync(process.execPath, [join(projectRoot, "node_modules", "typescript", "bin", "tsc"), "-p", join(projectRoot, "tsconfig.build.json"), "--outDir", outDir], { stdio: ["ignore", "pipe", "pipe"] });
   } catch (error) {
     // tsc still emits JavaScript when a file has a type error; only a missing output is fatal.
-    if (!existsSync(join(outDir, "operator", "src", "cli", "main.js"))) throw error;
+    if (!existsSync(join(outDir, "operator", "src", "cli", "run.js"))) throw error;
     process.stderr.write("bench: tsc reported type errors; measuring the JavaScript it emitted anyway\n");
   }
-  const entry = join(outDir, "landlord.mjs");
-  writeFileSync(entry, 'const { main } = await import("./operator/src/cli/main.js");\nprocess.exitCode = await main(process.argv.slice(2));\n');
-  return entry;
+  return join(outDir, "operator", "src", "cli", "run.js");
 }
 
 export async function startOperatorProcess(options: OperatorOptions): Promise<OperatorProcess> {

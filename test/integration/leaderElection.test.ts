@@ -1,5 +1,6 @@
-import { KubeConfig } from "@kubernetes/client-node";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { createKubeClient, type KubeClient } from "../../operator/src/kube/client.ts";
+import { loadClusterAccess } from "../../operator/src/kube/kubeconfig.ts";
 import { runLeaderElection, type LeaderElector } from "../../operator/src/kube/leaderElection.ts";
 import { cluster, eventually, k, kJson } from "./cluster.ts";
 
@@ -10,11 +11,10 @@ interface LeaseJson {
 const ns = `le-${Date.now().toString(36)}`;
 const timings = { leaseDurationMs: 2000, renewDeadlineMs: 1500, retryPeriodMs: 250 };
 const running: LeaderElector[] = [];
-let kubeConfig: KubeConfig;
+let client: KubeClient;
 
 beforeAll(async () => {
-  kubeConfig = new KubeConfig();
-  kubeConfig.loadFromFile(cluster().kubeconfig);
+  client = createKubeClient(loadClusterAccess(cluster().kubeconfig));
   await k(["create", "namespace", ns]);
 });
 
@@ -30,7 +30,7 @@ afterAll(async () => {
 function pair(lease: string) {
   const lost: string[] = [];
   const start = (identity: string): LeaderElector => {
-    const le = runLeaderElection({ kubeConfig, namespace: ns, name: lease, identity, ...timings }, { onStartedLeading: () => undefined, onStoppedLeading: () => lost.push(identity) });
+    const le = runLeaderElection({ client, namespace: ns, name: lease, identity, ...timings }, { onStartedLeading: () => undefined, onStoppedLeading: () => lost.push(identity) });
     running.push(le);
     return le;
   };
@@ -108,7 +108,7 @@ describe("leader election on a real API server", () => {
 
   it("keeps one leader through a burst of replicas racing for a fresh Lease", async () => {
     const electors = Array.from({ length: 5 }, (_, i) =>
-      runLeaderElection({ kubeConfig, namespace: ns, name: "race", identity: `race-${i}`, ...timings }, { onStartedLeading: () => undefined, onStoppedLeading: () => undefined }),
+      runLeaderElection({ client, namespace: ns, name: "race", identity: `race-${i}`, ...timings }, { onStartedLeading: () => undefined, onStoppedLeading: () => undefined }),
     );
     running.push(...electors);
     let maxLeaders = 0;

@@ -1,6 +1,5 @@
-import type { KubeConfig } from "@kubernetes/client-node";
-import { loadKubeConfig } from "../kube/client.ts";
 import { ApiError, createKubeClient, type KubeClient, type KubeObject } from "../kube/client.ts";
+import { KubeconfigError, loadClusterAccess, type ClusterAccess } from "../kube/kubeconfig.ts";
 import { createResources, type Kind, type Resources } from "../kube/resources.ts";
 
 /** How long one CLI request may take before the cluster counts as unreachable. */
@@ -60,17 +59,19 @@ function cliClient(inner: KubeClient, server: string): KubeClient {
  * returns typed resources on it. Reading a missing or broken kubeconfig is one clear error.
  */
 export function connect(kubeconfigPath?: string): ClusterConnection {
-  let kubeConfig: KubeConfig;
+  let access: ClusterAccess;
   try {
-    kubeConfig = loadKubeConfig(kubeconfigPath);
+    access = loadClusterAccess(kubeconfigPath);
   } catch (error) {
+    // The loader's own errors name the file (or the places looked at) and the problem.
+    if (error instanceof KubeconfigError) throw new Error(`${error.message}; set KUBECONFIG or start a cluster with npx landlord local up`);
     const where = kubeconfigPath ?? process.env.KUBECONFIG ?? "the default location";
     throw new Error(`cannot read the kubeconfig at ${where}: ${reasonOf(error)}; set KUBECONFIG or start a cluster with npx landlord local up`);
   }
-  const server = kubeConfig.getCurrentCluster()?.server ?? "(no current cluster)";
+  const server = access.server;
   let client: KubeClient;
   try {
-    client = createKubeClient(kubeConfig);
+    client = createKubeClient(access);
   } catch (error) {
     throw unreachable(server, error);
   }

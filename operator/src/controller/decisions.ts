@@ -48,7 +48,22 @@ function nextSequence(ctx: ControllerContext, tenantId: string): number {
   return max + 1;
 }
 
-/** Creates the immutable record of a move and marks its first step as started. */
+/**
+ * The step a move starts in: a first placement waits for its seat ("Pending"), a move provisions
+ * its target. It is implied by the decision until the next step is recorded, rather than written
+ * with it: the status write it took was one write in nine of a new tenant's placement.
+ */
+function initialStep(spec: PlacementDecisionSpec): string {
+  return spec.from === undefined ? "Pending" : "Provisioning";
+}
+
+/** The decision's step log, with the implied first step when none has been written yet. */
+function stepsOf(decision: DecisionObject): NonNullable<PlacementDecisionStatus["steps"]> {
+  const steps = decision.status?.steps ?? [];
+  return steps.length > 0 ? [...steps] : [{ name: initialStep(decision.spec), startedAt: decision.spec.requestedAt ?? decision.metadata.creationTimestamp ?? new Date(0).toISOString() }];
+}
+
+/** Creates the immutable record of a move; its first step is implied (see initialStep). */
 export async function recordDecision(
   ctx: ControllerContext,
   options: {
@@ -82,11 +97,11 @@ export async function recordDecision(
     metadata: { name, labels: { [LABELS.tenant]: tenantId } },
     spec,
   });
-  ctx.store.upsert("PlacementDecision", { ...created, kind: "PlacementDecision" });
-  const withStatus = await writeDecisionStatus(ctx, { ...created, kind: "PlacementDecision" }, { steps: [{ name: "Provisioning", startedAt: now }] });
+  const object: DecisionObject = { ...created, kind: "PlacementDecision" };
+  ctx.store.upsert("PlacementDecision", object);
   const verb = from === undefined ? "Placing" : TIER_RANK[choice.tier] > TIER_RANK[from] ? "Promoting" : "Demoting";
   ctx.events.record(options.tenant, "Normal", verb, `${name}: ${from ?? "(new)"} → ${choice.tier} (${choice.trigger}: ${choice.reason})`);
-  return withStatus;
+  return object;
 }
 
 export async function writeDecisionStatus(ctx: ControllerContext, decision: DecisionObject, status: PlacementDecisionStatus): Promise<DecisionObject> {
@@ -107,7 +122,7 @@ export async function finishDecision(
   options: { lastStep: string; error?: string },
 ): Promise<DecisionObject> {
   const now = ctx.now().toISOString();
-  const steps = (decision.status?.steps ?? []).map((step) => (step.finishedAt ? step : { ...step, finishedAt: now, outcome: "Succeeded" as const }));
+  const steps = stepsOf(decision).map((step) => (step.finishedAt ? step : { ...step, finishedAt: now, outcome: "Succeeded" as const }));
   steps.push({ name: options.lastStep, startedAt: now, finishedAt: now, outcome: outcome === "Succeeded" ? "Succeeded" : "Failed" });
   ctx.metrics.move(decision.spec.from ?? "none", decision.spec.to, outcome);
   return writeDecisionStatus(ctx, decision, { outcome, steps, ...(options.error ? { error: options.error } : {}) });
@@ -118,7 +133,7 @@ export async function finishDecision(
  * latest error on it while the move is stuck. Writes only when something changed.
  */
 export async function markStep(ctx: ControllerContext, decision: DecisionObject, step: string, error?: string): Promise<DecisionObject> {
-  const steps = [...(decision.status?.steps ?? [])];
+  const steps = stepsOf(decision);
   const running = steps.at(-1);
   const sameStep = running?.name === step && !running.finishedAt;
   if (sameStep && (decision.status?.error ?? undefined) === error) return decision;

@@ -1,8 +1,9 @@
 import type { Logger } from "pino";
 import type { OperatorConfig } from "../config.ts";
-import { createKubeClient, loadKubeConfig, type KubeClient, type KubeObject } from "../kube/client.ts";
+import { createKubeClient, type KubeClient, type KubeObject } from "../kube/client.ts";
 import { createEventRecorder } from "../kube/events.ts";
 import { createInformerSet, type InformerSpec } from "../kube/informers.ts";
+import { loadClusterAccess } from "../kube/kubeconfig.ts";
 import { runLeaderElection, type LeaderElector } from "../kube/leaderElection.ts";
 import { createWorkQueue, type ReconcileResult } from "../kube/queue.ts";
 import { createResources, type Kind, type Resources } from "../kube/resources.ts";
@@ -122,8 +123,8 @@ export interface StartOptions {
  * operator (the caller exits and is restarted), as controller-runtime does.
  */
 export async function startOperator(config: OperatorConfig, log: Logger, options: StartOptions = {}): Promise<RunningOperator> {
-  const kubeConfig = loadKubeConfig(config.kubeconfig);
-  const client = createKubeClient(kubeConfig);
+  const access = loadClusterAccess(config.kubeconfig);
+  const client = createKubeClient(access);
   let election: LeaderElector | undefined;
   // With leader election, every write first checks that this replica still holds the Lease by its
   // own clock (not only that the deadline timer has not fired yet): a replica whose process stalled
@@ -219,7 +220,7 @@ export async function startOperator(config: OperatorConfig, log: Logger, options
     for (const key of keysFor(kind, object, store)) queue.add(key);
   });
 
-  const informers = createInformerSet({ kubeConfig, resources, store, specs: INFORMERS, log });
+  const informers = createInformerSet({ access, store, specs: INFORMERS, log });
   let resync: NodeJS.Timeout | undefined;
 
   async function reconcile(key: string): Promise<ReconcileResult> {
@@ -277,7 +278,8 @@ export async function startOperator(config: OperatorConfig, log: Logger, options
     // enough for a fresh leader to miss its renew deadline and lose the Lease it just won.
     await backend.prepare?.().catch((error: unknown) => log.warn({ err: String(error) }, "Could not load the provisioner ahead of time; it loads on first use"));
     election = runLeaderElection(
-      { kubeConfig, namespace: config.leaseNamespace, name: config.leaseName, identity: config.identity, leaseDurationMs: config.leaseDurationMs, renewDeadlineMs: config.renewDeadlineMs, retryPeriodMs: config.retryPeriodMs, log },
+      // A client of its own: renewals must not queue behind the reconcilers' requests.
+      { client: createKubeClient(access), namespace: config.leaseNamespace, name: config.leaseName, identity: config.identity, leaseDurationMs: config.leaseDurationMs, renewDeadlineMs: config.renewDeadlineMs, retryPeriodMs: config.retryPeriodMs, log },
       {
         onStartedLeading: () => {
           leading = true;

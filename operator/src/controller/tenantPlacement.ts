@@ -10,7 +10,7 @@ import { ApiError, type KubeObject } from "../kube/client.ts";
 import type { ReconcileResult } from "../kube/queue.ts";
 import { CHILD_NAMES, connectionConfigMap, DEFAULT_NAMESPACE_QUOTA, namespaceTierObjects, registryEntry } from "./children.ts";
 import { compact, jsonEqual, mergeConditions, specIssues, type Condition, type ConditionInput } from "./conditions.ts";
-import { applyIfChanged, applyStatus, ForeignObjectError, isManaged, poolKey, setFinalizer, type ControllerContext } from "./context.ts";
+import { applyIfChanged, applyStatus, ForeignObjectError, isManaged, poolKey, setFinalizer, tenantKey, type ControllerContext } from "./context.ts";
 import { finishDecision, markStep, openDecision, recordDecision, type DecisionObject } from "./decisions.ts";
 import { driveMigration, type MigrationStatus } from "./migration.ts";
 import { REQUIRED_TENANT_LABELS } from "./labels.ts";
@@ -151,6 +151,12 @@ export async function reconcileTenant(ctx: ControllerContext, tenantId: string):
       ...(placement.signals ? { signals: placement.signals } : {}),
       ...(placement.approval ? { approval: placement.approval } : {}),
     });
+    // The record first, the work in a pass of its own: when many tenants cross a threshold at once,
+    // every decision then lands before any tenant's children and stacks are written, instead of
+    // the last decision waiting for all the other moves' writes (the key comes back behind keys
+    // already queued, in the same lane).
+    ctx.enqueue(tenantKey(tenantId));
+    return { kind: "done" };
   }
 
   const seat = findSeat(ctx, spec.pool, tenantId);

@@ -1,5 +1,6 @@
+import type { IncomingMessage } from "node:http";
 import { Agent, request, type RequestOptions } from "node:https";
-import { KubeConfig } from "@kubernetes/client-node";
+import type { ClusterAccess, Credentials } from "./kubeconfig.ts";
 
 /** A Kubernetes object as JSON: what the API server sends and accepts, with no client-side model. */
 export interface KubeObject {
@@ -64,99 +65,158 @@ export interface KubeClient {
   readonly counts: Readonly<Record<string, number>>;
 }
 
+/** A KubeClient that can also hold a response open and hand over its body as it arrives (watches). */
+export interface StreamingKubeClient extends KubeClient {
+  /**
+   * Sends a GET and resolves with the response once a 2xx status arrived (any other rejects with
+   * ApiError, like request). The connection may stay silent for up to `idleTimeoutMs`; after that
+   * the response is destroyed with an error.
+   */
+  stream(spec: RequestSpec, idleTimeoutMs: number): Promise<IncomingMessage>;
+}
+
+function readBody(res: IncomingMessage): Promise<string> {
+  return new Promise((resolveBody, reject) => {
+    const chunks: Buffer[] = [];
+    res.on("data", (chunk: Buffer) => chunks.push(chunk));
+    res.on("end", () => resolveBody(Buffer.concat(chunks).toString("utf8")));
+    res.on("error", reject);
+    // Closed mid-body without an error event (settles nothing when "end" or "error" came first).
+    res.on("close", () => reject(new Error("the connection closed before the response ended")));
+  });
+}
+
+function parseBody(text: string): unknown {
+  try {
+    return text ? JSON.parse(text) : undefined;
+  } catch {
+    // Not JSON (e.g. a proxy's HTML error page, or /metrics): keep the text.
+    return text;
+  }
+}
+
+function apiError(spec: RequestSpec, status: number, text: string): ApiError {
+  const body = parseBody(text);
+  const statusObject = (typeof body === "object" && body !== null ? body : {}) as { reason?: string; message?: string };
+  return new ApiError(status, statusObject.reason ?? "", `${spec.method} ${spec.path}: ${status} ${statusObject.message ?? text.slice(0, 500)}`, body);
+}
+
 /**
  * A small JSON client over node:https with one keep-alive agent. client-node's generated clients
  * turn timestamps into Date objects and build a new TLS agent per call; the operator wants plain
  * JSON (what the informers' watches deliver too) and connection reuse under load.
  */
-export function createKubeClient(kubeConfig: KubeConfig): KubeClient {
-  const cluster = kubeConfig.getCurrentCluster();
-  if (!cluster) throw new Error("the kubeconfig has no current cluster; set its current-context");
-  const server = new URL(cluster.server);
-  let agent: Agent | undefined;
+export function createKubeClient(access: ClusterAccess): StreamingKubeClient {
+  const server = new URL(access.server);
+  // A server URL with a path (an API proxy) prefixes every request's path.
+  const prefix = server.pathname.replace(/\/+$/, "");
+  // node:https wants an IPv6 address without the URL's brackets.
+  const hostname = server.hostname.replace(/^\[(.*)\]$/, "$1");
   const counts: Record<string, number> = {};
+  let agent: { agent: Agent; cert: Buffer | undefined; key: Buffer | undefined } | undefined;
 
-  let cachedCredentials: { at: number; opts: RequestOptions } | undefined;
+  let cachedCredentials: { at: number; credentials: Credentials } | undefined;
   /**
-   * The kubeconfig's TLS material and Authorization header. Re-read at most once a second, not per
-   * request: tokens from exec plugins or projected ServiceAccount files rotate (on a scale of
-   * minutes), but applyToHTTPSOptions also decodes the CA, certificate and key again, or reads them
-   * from their files in-cluster, on every call — a tenth of the operator's CPU while converging.
-   * A 401 drops the cached copy, so a token that expired early is replaced on the next request.
+   * The Authorization header (and an exec plugin's client certificate). Asked for at most once a
+   * second, not per request: tokens from exec plugins or projected ServiceAccount files rotate (on
+   * a scale of minutes), and reading the token file on every request is needless work under load.
+   * A 401 drops the cached copy (and the exec plugin's), so a token that expired early is replaced
+   * on the next request.
    */
-  async function credentials(): Promise<RequestOptions> {
+  async function credentials(): Promise<Credentials> {
     const now = Date.now();
-    if (cachedCredentials && now - cachedCredentials.at < CREDENTIALS_TTL_MS) return cachedCredentials.opts;
-    const opts: RequestOptions = { headers: {} };
-    await kubeConfig.applyToHTTPSOptions(opts);
-    cachedCredentials = { at: now, opts };
-    return opts;
+    if (cachedCredentials && now - cachedCredentials.at < CREDENTIALS_TTL_MS) return cachedCredentials.credentials;
+    const fresh = await access.credentials();
+    cachedCredentials = { at: now, credentials: fresh };
+    return fresh;
+  }
+
+  /** The keep-alive agent, made anew only when an exec plugin hands over a different client certificate. */
+  function agentFor(creds: Credentials): Agent {
+    const cert = creds.cert ?? access.cert;
+    const key = creds.key ?? access.key;
+    if (agent && agent.cert === cert && agent.key === key) return agent.agent;
+    agent = {
+      cert,
+      key,
+      agent: new Agent({
+        keepAlive: true,
+        maxSockets: 64,
+        ca: access.ca,
+        cert,
+        key,
+        ...(access.insecureSkipTlsVerify ? { rejectUnauthorized: false } : {}),
+        ...(access.tlsServerName ? { servername: access.tlsServerName } : {}),
+      }),
+    };
+    return agent.agent;
   }
 
   async function options(spec: RequestSpec, payload: string | undefined): Promise<RequestOptions> {
-    const opts = await credentials();
-    agent ??= new Agent({ keepAlive: true, maxSockets: 64, ca: opts.ca, cert: opts.cert, key: opts.key, rejectUnauthorized: opts.rejectUnauthorized });
-    const url = new URL(spec.path, server);
+    const creds = await credentials();
+    const url = new URL(`${prefix}${spec.path}`, server);
     for (const [key, value] of Object.entries(spec.query ?? {})) if (value !== undefined) url.searchParams.set(key, String(value));
     return {
-      host: url.hostname,
+      hostname,
       port: url.port || 443,
       path: `${url.pathname}${url.search}`,
       method: spec.method,
-      agent,
+      agent: agentFor(creds),
       headers: {
-        ...opts.headers,
+        ...access.headers,
+        ...(creds.authorization ? { Authorization: creds.authorization } : {}),
         Accept: "application/json",
         // An explicit length: Node would otherwise send a DELETE's body chunked, and on a kept-alive
         // connection the API server then misreads the next request ("400 Bad Request").
         ...(payload !== undefined ? { "Content-Type": spec.contentType ?? "application/json", "Content-Length": Buffer.byteLength(payload) } : {}),
       },
-      ...(opts.auth ? { auth: opts.auth } : {}),
       ...(spec.signal ? { signal: spec.signal } : {}),
     };
   }
 
-  async function send<T>(spec: RequestSpec): Promise<T> {
-    const payload = spec.body === undefined ? undefined : JSON.stringify(spec.body);
+  /** Sends `spec`; resolves with the response once its status line arrived. */
+  async function open(spec: RequestSpec, payload: string | undefined, idleTimeoutMs: number): Promise<IncomingMessage> {
     const opts = await options(spec, payload);
     counts[spec.method] = (counts[spec.method] ?? 0) + 1;
-    return new Promise<T>((resolveRequest, reject) => {
+    return new Promise<IncomingMessage>((resolveResponse, reject) => {
+      let response: IncomingMessage | undefined;
       const req = request(opts, (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (chunk: Buffer) => chunks.push(chunk));
-        res.on("end", () => {
-          const text = Buffer.concat(chunks).toString("utf8");
-          let body: unknown = text;
-          try {
-            body = text ? JSON.parse(text) : undefined;
-          } catch {
-            // Not JSON (e.g. a proxy's HTML error page): keep the text for the message.
-          }
-          const status = res.statusCode ?? 0;
-          if (status >= 200 && status < 300) {
-            resolveRequest(body as T);
-            return;
-          }
-          if (status === 401) cachedCredentials = undefined;
-          const statusObject = (typeof body === "object" && body !== null ? body : {}) as { reason?: string; message?: string };
-          reject(new ApiError(status, statusObject.reason ?? "", `${spec.method} ${spec.path}: ${status} ${statusObject.message ?? text.slice(0, 500)}`, body));
-        });
-        res.on("error", reject);
+        response = res;
+        const status = res.statusCode ?? 0;
+        if (status === 401) {
+          cachedCredentials = undefined;
+          access.invalidate();
+        }
+        resolveResponse(res);
       });
+      // Also after the response arrived: an error then reaches the response's own listeners.
       req.on("error", reject);
-      // No single API call should take this long; a hung connection must not hold a worker forever.
-      req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(new Error(`${spec.method} ${spec.path}: no answer within ${REQUEST_TIMEOUT_MS / 1000}s`)));
+      // A hung connection must not hold a worker (or a watch) forever.
+      req.setTimeout(idleTimeoutMs, () => {
+        const error = new Error(`${spec.method} ${spec.path}: no answer within ${idleTimeoutMs / 1000}s`);
+        if (response) response.destroy(error);
+        else req.destroy(error);
+      });
       req.end(payload);
     });
   }
 
-  return { request: send, counts };
-}
+  async function send<T>(spec: RequestSpec): Promise<T> {
+    const payload = spec.body === undefined ? undefined : JSON.stringify(spec.body);
+    // No single API call should take this long.
+    const res = await open(spec, payload, REQUEST_TIMEOUT_MS);
+    const text = await readBody(res);
+    const status = res.statusCode ?? 0;
+    if (status >= 200 && status < 300) return parseBody(text) as T;
+    throw apiError(spec, status, text);
+  }
 
-/** A kubeconfig file when given, else KUBECONFIG or ~/.kube/config, else in-cluster credentials. */
-export function loadKubeConfig(path: string | undefined): KubeConfig {
-  const kc = new KubeConfig();
-  if (path) kc.loadFromFile(path);
-  else kc.loadFromDefault();
-  return kc;
+  async function stream(spec: RequestSpec, idleTimeoutMs: number): Promise<IncomingMessage> {
+    const res = await open(spec, undefined, idleTimeoutMs);
+    const status = res.statusCode ?? 0;
+    if (status >= 200 && status < 300) return res;
+    throw apiError(spec, status, await readBody(res));
+  }
+
+  return { request: send, stream, counts };
 }

@@ -1,10 +1,15 @@
-import { ListWatch, Watch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from "@kubernetes/client-node";
-import { createKubeClient, type KubeClient, type KubeList, type KubeObject } from "./client.ts";
-import { collectionPath, type Kind, type Resources } from "./resources.ts";
-import { trimManagedFieldsInPlace, type ObjectStore } from "./store.ts";
+import { ApiError, createKubeClient, type KubeList, type KubeObject, type StreamingKubeClient } from "./client.ts";
+import type { ClusterAccess } from "./kubeconfig.ts";
+import { collectionPath, type Kind } from "./resources.ts";
+import { objectKey, trimManagedFieldsInPlace, type ObjectStore } from "./store.ts";
+import { watch } from "./watch.ts";
 
 /** Objects per list request (client-go's reflector uses 500 too). */
 const LIST_PAGE_SIZE = 500;
+/** Watches last between 5 and 10 minutes, as client-go's reflector's, so they do not all end together. */
+const MIN_WATCH_SECONDS = 300;
+/** A watch the API server ends sooner than this without sending anything counts as a failure (backoff). */
+const SHORT_WATCH_MS = 1_000;
 
 export interface InformerSpec {
   kind: Kind;
@@ -18,114 +23,173 @@ export interface InformerSet {
 }
 
 export interface InformerOptions {
-  kubeConfig: KubeConfig;
-  /** Unused since lists page (Resources.list cannot); optional so callers can stop passing it. */
-  resources?: Resources;
+  /** The cluster; the informers get a client (and connections) of their own. */
+  access: ClusterAccess;
   store: ObjectStore;
   specs: InformerSpec[];
   log: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void };
   /** Backoff for restarting a failed informer. */
   backoff?: { baseMs: number; maxMs: number };
+  /** Server-side watch timeout (tests); by default 5 to 10 minutes, at random. */
+  watchTimeoutSeconds?: () => number;
 }
 
+const gone = (error: unknown): boolean => error instanceof ApiError && error.status === 410;
+
 /**
- * One client-node ListWatch per kind, feeding the shared store. client-node re-lists by itself on
- * 410 Gone, but any other error stops the informer for good (1.4.0); here it is restarted with
- * exponential backoff, resuming from its last resourceVersion (a 410 then triggers the re-list).
+ * One list-then-watch loop per kind, feeding the shared store, which holds the only copy of every
+ * object (client-node's ListWatch kept a second one). Each loop lists in pages, reconciles the store
+ * with the list, then watches from the list's resourceVersion; a watch that ends is resumed from the
+ * last version seen (events or bookmarks), a 410 Gone lists again, and any other failure restarts
+ * the loop after an exponential backoff, resuming from the last version.
  */
 export function createInformerSet(options: InformerOptions): InformerSet {
   const { store, log } = options;
   const backoff = options.backoff ?? { baseMs: 200, maxMs: 30_000 };
-  const watch = new Watch(options.kubeConfig);
-  let client: KubeClient | undefined;
-  // Lists page with limit/continue, which Resources.list does not pass; a client of its own.
-  const listClient = (): KubeClient => (client ??= createKubeClient(options.kubeConfig));
-  const informers: ListWatch<KubernetesObject>[] = [];
-  const timers = new Set<NodeJS.Timeout>();
-  let stopped = false;
+  const watchSeconds = options.watchTimeoutSeconds ?? (() => Math.floor(MIN_WATCH_SECONDS * (1 + Math.random())));
+  // Connections of their own: watches hold theirs open, and must not crowd out the operator's writes.
+  const client: StreamingKubeClient = createKubeClient(options.access);
+  // One per informer: a signal shared by every request would collect more listeners than Node likes.
+  const controllers: AbortController[] = [];
+  const loops: Promise<void>[] = [];
+  const synced: Promise<void>[] = [];
+  let started = false;
 
-  function makeOne(spec: InformerSpec): { informer: ListWatch<KubernetesObject>; synced: Promise<void> } {
-    const listFn = async (): Promise<KubernetesListObject<KubernetesObject>> => {
-      const items: KubeObject[] = [];
-      let resourceVersion: string | undefined;
-      let apiVersion = "";
-      let continueToken: string | undefined;
-      // In pages, as client-go's reflector lists: one answer for 5,000 TenantPlacements was tens of
-      // MB of JSON held as one string while it was parsed, the operator's memory peak on every
-      // restart. Every page is from the first page's snapshot; an expired continue token (410)
-      // fails the list and the informer restarts it with backoff.
-      do {
-        const page = await listClient().request<KubeList & { apiVersion?: string }>({
-          method: "GET",
-          path: collectionPath(spec.kind),
-          query: { labelSelector: spec.labelSelector, limit: LIST_PAGE_SIZE, continue: continueToken },
-        });
-        resourceVersion ??= page.metadata.resourceVersion;
-        apiVersion ||= page.apiVersion ?? "";
-        // List items come without kind/apiVersion (watch events have them); add them back so every
-        // object in the store is self-describing.
-        for (const item of page.items) items.push(Object.assign(item, { kind: spec.kind, apiVersion: item.apiVersion ?? apiVersion }));
-        continueToken = page.metadata.continue || undefined;
-      } while (continueToken);
-      return { apiVersion, kind: `${spec.kind}List`, metadata: { ...(resourceVersion ? { resourceVersion } : {}) }, items } as unknown as KubernetesListObject<KubernetesObject>;
-    };
-    const informer = new ListWatch<KubernetesObject>(collectionPath(spec.kind), watch, listFn, false, spec.labelSelector);
-    const toObject = (obj: KubernetesObject): KubeObject => {
-      // In place, on the informer's own copy, before anyone else holds it: its cache then keeps
-      // the trimmed object too, instead of a second full copy beside the store's.
-      trimManagedFieldsInPlace(spec.kind, obj as KubeObject);
-      return { ...(obj as KubeObject), kind: spec.kind };
-    };
-    informer.on("add", (obj) => store.upsert(spec.kind, toObject(obj)));
-    informer.on("update", (obj) => store.upsert(spec.kind, toObject(obj)));
-    informer.on("delete", (obj) => store.remove(spec.kind, toObject(obj)));
-
-    let failures = 0;
-    let markSynced: () => void = () => undefined;
-    const synced = new Promise<void>((resolveSynced) => (markSynced = resolveSynced));
-    informer.on("error", (error: unknown) => {
-      if (stopped) return;
-      failures += 1;
-      const delay = Math.min(backoff.maxMs, backoff.baseMs * 2 ** Math.min(failures - 1, 20));
-      log.warn({ kind: spec.kind, err: String(error), retryInMs: delay }, "Informer failed; restarting");
-      const timer = setTimeout(() => {
-        timers.delete(timer);
-        if (stopped) return;
-        informer
-          .start()
-          .then(() => {
-            // start() also resolves when its list failed (reported through "error" again).
-            if (informer.latestResourceVersion() === "") return;
-            failures = 0;
-            markSynced();
-          })
-          .catch((startError: unknown) => log.warn({ kind: spec.kind, err: String(startError) }, "Informer restart failed"));
-      }, delay);
-      timers.add(timer);
+  /** Resolves after `ms`, or at once when `signal` aborts. */
+  const pause = (ms: number, signal: AbortSignal): Promise<void> =>
+    new Promise((resolvePause) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", done);
+        resolvePause();
+      }
+      signal.addEventListener("abort", done);
     });
-    return { informer, synced };
+
+  /**
+   * Lists `spec` in pages into the store and returns the list's resourceVersion. On a re-list, store
+   * objects of the kind that the list no longer has are removed: deletions the watch missed.
+   */
+  async function list(spec: InformerSpec, relist: boolean, signal: AbortSignal): Promise<string> {
+    const listed = new Set<string>();
+    let resourceVersion: string | undefined;
+    let apiVersion = "";
+    let continueToken: string | undefined;
+    // In pages, as client-go's reflector lists: one answer for 5,000 TenantPlacements was tens of
+    // MB of JSON held as one string while it was parsed, the operator's memory peak on every
+    // restart. Every page is from the first page's snapshot, so each page goes into the store as it
+    // arrives; an expired continue token (410) fails the list, which is retried with backoff.
+    do {
+      const page = await client.request<KubeList & { apiVersion?: string }>({
+        method: "GET",
+        path: collectionPath(spec.kind),
+        query: { labelSelector: spec.labelSelector, limit: LIST_PAGE_SIZE, continue: continueToken },
+        signal,
+      });
+      resourceVersion ??= page.metadata.resourceVersion;
+      apiVersion ||= page.apiVersion ?? "";
+      for (const item of page.items) {
+        // List items come without kind/apiVersion (watch events have them); add them back so every
+        // object in the store is self-describing. Trimmed in place: nobody else holds it yet.
+        item.kind = spec.kind;
+        item.apiVersion ||= apiVersion;
+        trimManagedFieldsInPlace(spec.kind, item);
+        listed.add(objectKey(item));
+        deliver(spec, () => store.upsert(spec.kind, item));
+      }
+      continueToken = page.metadata.continue || undefined;
+    } while (continueToken);
+    if (!resourceVersion) throw new Error(`the list of ${spec.kind} has no resourceVersion`);
+    if (relist) store.removeUnlisted(spec.kind, listed, resourceVersion);
+    return resourceVersion;
   }
 
-  const built = options.specs.map(makeOne);
-  informers.push(...built.map((b) => b.informer));
+  /** A store listener that throws must not stop the informer (nor replay the event forever). */
+  function deliver(spec: InformerSpec, apply: () => void): void {
+    try {
+      apply();
+    } catch (error) {
+      log.warn({ kind: spec.kind, err: String(error) }, "Handling an informer event failed");
+    }
+  }
+
+  async function run(spec: InformerSpec, markSynced: () => void, abort: AbortController): Promise<void> {
+    let resourceVersion: string | undefined;
+    let listedOnce = false;
+    let failures = 0;
+    while (!abort.signal.aborted) {
+      // Whether the watch below starts right from a list: a 410 then is no reason to list at once again.
+      let fresh = false;
+      let events = 0;
+      const watchStarted = Date.now();
+      try {
+        if (resourceVersion === undefined) {
+          resourceVersion = await list(spec, listedOnce, abort.signal);
+          fresh = true;
+          if (!listedOnce) {
+            listedOnce = true;
+            markSynced();
+          }
+          failures = 0;
+        }
+        await watch(client, {
+          path: collectionPath(spec.kind),
+          resourceVersion,
+          ...(spec.labelSelector ? { labelSelector: spec.labelSelector } : {}),
+          timeoutSeconds: watchSeconds(),
+          signal: abort.signal,
+          onEvent: (type, object) => {
+            events++;
+            failures = 0;
+            if (object.metadata.resourceVersion) resourceVersion = object.metadata.resourceVersion;
+            if (type === "BOOKMARK") return;
+            object.kind = spec.kind;
+            trimManagedFieldsInPlace(spec.kind, object);
+            deliver(spec, () => (type === "DELETED" ? store.remove(spec.kind, object) : store.upsert(spec.kind, object)));
+          },
+        });
+        if (abort.signal.aborted) return;
+        // The API server ended the watch (timeoutSeconds): carry on from the last version seen.
+        if (events > 0 || Date.now() - watchStarted >= SHORT_WATCH_MS) continue;
+        throw new Error("the API server ended the watch at once");
+      } catch (error) {
+        if (abort.signal.aborted) return;
+        if (gone(error)) {
+          // Events since resourceVersion are compacted away: list again, and catch up on the store.
+          resourceVersion = undefined;
+          if (!fresh || events > 0) {
+            log.info({ kind: spec.kind }, "Informer's resourceVersion expired; listing again");
+            continue;
+          }
+        }
+        failures += 1;
+        const delay = Math.min(backoff.maxMs, backoff.baseMs * 2 ** Math.min(failures - 1, 20));
+        log.warn({ kind: spec.kind, err: String(error), retryInMs: delay }, "Informer failed; restarting");
+        await pause(delay, abort.signal);
+      }
+    }
+  }
 
   return {
     async start() {
-      // ListWatch.start resolves after its list and the watch request, or after an error it reported
-      // through the error callback; `synced` resolves once a start has actually succeeded.
-      await Promise.all(
-        built.map(async ({ informer, synced }) => {
-          await informer.start();
-          // An empty resourceVersion means the first list failed; the restart path resolves `synced`.
-          if (informer.latestResourceVersion() === "") await synced;
-        }),
-      );
+      if (!started) {
+        started = true;
+        for (const spec of options.specs) {
+          let markSynced: () => void = () => undefined;
+          synced.push(new Promise<void>((resolveSynced) => (markSynced = resolveSynced)));
+          const abort = new AbortController();
+          controllers.push(abort);
+          loops.push(run(spec, markSynced, abort));
+        }
+      }
+      // A first list that fails is retried with backoff: this waits for every kind's first success.
+      await Promise.all(synced);
       log.info({ kinds: options.specs.map((s) => s.kind) }, "Informers synced");
     },
     async stop() {
-      stopped = true;
-      for (const timer of timers) clearTimeout(timer);
-      await Promise.all(informers.map((informer) => informer.stop()));
+      for (const controller of controllers) controller.abort();
+      await Promise.all(loops);
     },
   };
 }

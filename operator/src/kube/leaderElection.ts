@@ -1,4 +1,4 @@
-import { ApiException, CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease, type V1LeaseSpec } from "@kubernetes/client-node";
+import { ApiError, type KubeClient, type KubeObject } from "./client.ts";
 import { systemClock, type Clock, type TimerHandle } from "./clock.ts";
 
 /** The Lease fields leader election reads and writes, times as epoch milliseconds. */
@@ -25,7 +25,8 @@ export interface LeaseStore {
 type Log = { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
 
 export interface LeaderElectionOptions {
-  kubeConfig: KubeConfig;
+  /** The API server, for the Lease (unless `leases` replaces it). A client of its own, ideally: renewals must not queue behind other requests. */
+  client?: KubeClient;
   namespace: string;
   name: string;
   /** Unique per replica (hostname + random suffix): two replicas with one identity both lead. */
@@ -92,7 +93,7 @@ export function runLeaderElection(options: LeaderElectionOptions, callbacks: Lea
   }
   const random = options.random ?? Math.random;
   const { identity, log } = options;
-  const leases = options.leases ?? kubeLeaseStore(options.kubeConfig, options.namespace, options.name);
+  const leases: LeaseStore = options.leases ?? (options.client ? kubeLeaseStore(options.client, options.namespace, options.name) : missingClient());
   const where = { lease: `${options.namespace}/${options.name}`, identity };
 
   let state: "candidate" | "leader" | "stopped" = "candidate";
@@ -263,6 +264,10 @@ export function runLeaderElection(options: LeaderElectionOptions, callbacks: Lea
   };
 }
 
+function missingClient(): never {
+  throw new Error("leader election needs a client (or a lease store)");
+}
+
 function withTimeout(promise: Promise<Attempt>, ms: number, clock: Clock): Promise<Attempt> {
   return new Promise((resolve) => {
     const timer = clock.setTimeout(() => resolve({ outcome: "failed", reason: `no answer within ${ms} ms` }), ms);
@@ -274,40 +279,41 @@ function withTimeout(promise: Promise<Attempt>, ms: number, clock: Clock): Promi
 }
 
 function reasonOf(error: unknown): string {
-  if (error instanceof ApiException) return `HTTP ${error.code}: ${statusMessage(error.body)}`;
+  if (error instanceof ApiError) return `HTTP ${error.status}: ${(error.body as { message?: string } | undefined)?.message ?? error.message}`;
   return error instanceof Error ? error.message : String(error);
 }
 
-/** ApiException.body is the response text in client-node 1.4.0, not the parsed Status. */
-function statusMessage(body: unknown): string {
-  if (typeof body !== "string") return JSON.stringify(body);
-  try {
-    return (JSON.parse(body) as { message?: string }).message ?? body;
-  } catch {
-    return body;
-  }
+interface LeaseSpec {
+  holderIdentity?: string;
+  leaseDurationSeconds?: number;
+  acquireTime?: string;
+  renewTime?: string;
+  leaseTransitions?: number;
+  [field: string]: unknown;
 }
 
-/**
- * The Lease on the API server through client-node's typed CoordinationV1Api.
- *
- * MicroTime quirk (client-node 1.4.0, checked against kube-apiserver 1.37): the API server parses
- * renewTime/acquireTime strictly as RFC3339 with exactly six fractional digits. A plain Date is
- * serialized by JSON.stringify with milliseconds (".844Z") and rejected with 400 "cannot parse
- * \".844Z\" as \".000000\""; client-node's V1MicroTime subclass pads to microseconds, so every
- * time written here is a V1MicroTime. On read, the typed model promises V1MicroTime but the
- * deserializer leaves MicroTime fields as the raw string: parseMicroTime accepts both.
- */
-export function kubeLeaseStore(kubeConfig: KubeConfig, namespace: string, name: string): LeaseStore {
-  const api = kubeConfig.makeApiClient(CoordinationV1Api);
-  // The last Lease read, so an update keeps fields this module does not manage (labels, strategy).
-  let last: V1Lease | undefined;
+type Lease = KubeObject & { spec?: LeaseSpec };
 
-  const observe = (lease: V1Lease): ObservedLease => {
+/**
+ * A MicroTime as the API server parses it: RFC 3339 with exactly six fractional digits. A Date's
+ * JSON (milliseconds, ".844Z") is rejected with 400 "cannot parse \".844Z\" as \".000000\"".
+ */
+export function formatMicroTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
+}
+
+/** The Lease on the API server: GET, POST and PUT of coordination.k8s.io/v1 leases as plain JSON. */
+export function kubeLeaseStore(client: KubeClient, namespace: string, name: string): LeaseStore {
+  const collection = `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases`;
+  const path = `${collection}/${encodeURIComponent(name)}`;
+  // The last Lease read, so an update keeps fields this module does not manage (labels, strategy).
+  let last: Lease | undefined;
+
+  const observe = (lease: Lease): ObservedLease => {
     last = lease;
     const spec = lease.spec ?? {};
     return {
-      resourceVersion: lease.metadata?.resourceVersion ?? "",
+      resourceVersion: lease.metadata.resourceVersion ?? "",
       record: {
         ...(spec.holderIdentity !== undefined ? { holderIdentity: spec.holderIdentity } : {}),
         ...(spec.leaseDurationSeconds !== undefined ? { leaseDurationSeconds: spec.leaseDurationSeconds } : {}),
@@ -317,43 +323,43 @@ export function kubeLeaseStore(kubeConfig: KubeConfig, namespace: string, name: 
       },
     };
   };
-  const toSpec = (record: LeaseRecord, base: V1LeaseSpec = {}): V1LeaseSpec => ({
+  const toSpec = (record: LeaseRecord, base: LeaseSpec = {}): LeaseSpec => ({
     ...base,
     holderIdentity: record.holderIdentity ?? "",
     leaseDurationSeconds: record.leaseDurationSeconds ?? 1,
     leaseTransitions: record.leaseTransitions ?? 0,
-    ...(record.acquireTimeMs !== undefined ? { acquireTime: new V1MicroTime(record.acquireTimeMs) } : {}),
-    ...(record.renewTimeMs !== undefined ? { renewTime: new V1MicroTime(record.renewTimeMs) } : {}),
+    ...(record.acquireTimeMs !== undefined ? { acquireTime: formatMicroTime(record.acquireTimeMs) } : {}),
+    ...(record.renewTimeMs !== undefined ? { renewTime: formatMicroTime(record.renewTimeMs) } : {}),
   });
   const conflictAsUndefined = (error: unknown): undefined => {
-    if (error instanceof ApiException && error.code === 409) return undefined;
+    if (error instanceof ApiError && error.conflict) return undefined;
     throw error;
   };
 
   return {
     async get() {
       try {
-        return observe(await api.readNamespacedLease({ name, namespace }));
+        return observe(await client.request<Lease>({ method: "GET", path }));
       } catch (error) {
-        if (error instanceof ApiException && error.code === 404) return undefined;
+        if (error instanceof ApiError && error.notFound) return undefined;
         throw error;
       }
     },
     async create(record) {
-      const body: V1Lease = { apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { name, namespace }, spec: toSpec(record) };
-      return api.createNamespacedLease({ namespace, body }).then(observe, conflictAsUndefined);
+      const body: Lease = { apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { name, namespace }, spec: toSpec(record) };
+      return client.request<Lease>({ method: "POST", path: collection, body }).then(observe, conflictAsUndefined);
     },
     async update(resourceVersion, record) {
-      const base = last?.metadata?.resourceVersion === resourceVersion ? last : undefined;
+      const base = last?.metadata.resourceVersion === resourceVersion ? last : undefined;
       // managedFields are the server's bookkeeping; sending them back would overwrite its record.
-      const { managedFields: _managedFields, ...metadata } = base?.metadata ?? {};
-      const body: V1Lease = {
+      const { managedFields: _managedFields, ...metadata } = base?.metadata ?? { name };
+      const body: Lease = {
         apiVersion: "coordination.k8s.io/v1",
         kind: "Lease",
         metadata: { ...metadata, name, namespace, resourceVersion },
         spec: toSpec(record, base?.spec),
       };
-      return api.replaceNamespacedLease({ name, namespace, body }).then(observe, conflictAsUndefined);
+      return client.request<Lease>({ method: "PUT", path, body }).then(observe, conflictAsUndefined);
     },
   };
 }
@@ -363,7 +369,7 @@ function optionalTime<K extends string>(key: K, value: unknown): { [P in K]?: nu
   return (ms === undefined ? {} : { [key]: ms }) as { [P in K]?: number };
 }
 
-/** A MicroTime as epoch ms, whether client-node handed over a string (1.4.0) or a Date. */
+/** A MicroTime (or a Date) as epoch ms; undefined when absent or unparsable. */
 export function parseMicroTime(value: unknown): number | undefined {
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? undefined : value.getTime();
   if (typeof value !== "string" || value === "") return undefined;

@@ -7,7 +7,9 @@ export type IndexedLabel = (typeof INDEXED_LABELS)[number];
 
 export type ChangeListener = (kind: Kind, object: KubeObject, change: "upsert" | "delete") => void;
 
-const keyOf = (object: KubeObject): string => `${object.metadata.namespace ?? ""}/${object.metadata.name}`;
+/** The store's key of an object within its kind: `namespace/name`, `/name` when cluster-scoped. */
+export const objectKey = (object: KubeObject): string => `${object.metadata.namespace ?? ""}/${object.metadata.name}`;
+const keyOf = objectKey;
 
 function rv(object: KubeObject | undefined): bigint {
   try {
@@ -92,8 +94,7 @@ export class ObjectStore {
     if (current && version > 0n && rv(current) === version) {
       // The same version again: the watch event of the operator's own write, whose answer the
       // overlay already holds. Nothing changed, so nobody is woken (each write used to wake its
-      // object's reconciler once more, for nothing); the informer's copy is kept so the store and
-      // the informer's cache share one object.
+      // object's reconciler once more, for nothing). The informer's copy is kept in its place.
       byKind.set(key, object);
       return;
     }
@@ -118,11 +119,26 @@ export class ObjectStore {
     for (const listener of this.listeners) listener(kind, current, "delete");
   }
 
-  /** Replaces everything of `kind` with a fresh list (an informer's initial list or re-list). */
-  replaceAll(kind: Kind, objects: KubeObject[]): void {
-    const fresh = new Set(objects.map(keyOf));
-    for (const existing of this.list(kind)) if (!fresh.has(keyOf(existing))) this.remove(kind, existing);
+  /** Replaces everything of `kind` with a fresh list (see removeUnlisted for `listResourceVersion`). */
+  replaceAll(kind: Kind, objects: KubeObject[], listResourceVersion?: string): void {
     for (const object of objects) this.upsert(kind, object);
+    this.removeUnlisted(kind, new Set(objects.map(keyOf)), listResourceVersion);
+  }
+
+  /**
+   * After a re-list (at `listResourceVersion`): removes the objects of `kind` whose keys the list did
+   * not have, i.e. deleted while the informer was not watching. An object newer than the list (the
+   * answer to one of the operator's own writes, made after the list's snapshot) is kept: its watch
+   * events follow. The deletion is recorded at the list's version, so a re-created object is taken.
+   * Without a version, every unlisted object goes.
+   */
+  removeUnlisted(kind: Kind, listed: ReadonlySet<string>, listResourceVersion?: string): void {
+    const version = listResourceVersion === undefined ? undefined : rv({ metadata: { resourceVersion: listResourceVersion } } as KubeObject);
+    for (const [key, current] of this.objects.get(kind) ?? []) {
+      if (listed.has(key)) continue;
+      if (version === undefined) this.remove(kind, current);
+      else if (rv(current) <= version) this.remove(kind, { ...current, metadata: { ...current.metadata, resourceVersion: listResourceVersion } });
+    }
   }
 
   private index(kind: Kind, key: string, object: KubeObject): void {

@@ -219,7 +219,29 @@ function startEtcd(binaries: Binaries, dir: string, ports: LocalState["ports"]):
   );
 }
 
+/**
+ * Writes by ServiceAccounts — the operator when it runs as the chart's, as in the tests — at
+ * Metadata level (who, verb, object; never a body, so never a Secret's data). Lease renewals are
+ * left out: they are constant noise. What an "it wrote nothing" check reads when it fails.
+ */
+const AUDIT_POLICY = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+- level: None
+  resources: [{ group: coordination.k8s.io, resources: [leases] }]
+- level: Metadata
+  userGroups: ["system:serviceaccounts"]
+  verbs: [create, update, patch, delete, deletecollection]
+- level: None
+`;
+
+/** The API server's audit log of ServiceAccount writes (see AUDIT_POLICY). */
+export const auditLogPath = (dir: string): string => join(dir, "audit.log");
+
 function startApiserver(binaries: Binaries, dir: string, pki: Pki, ports: LocalState["ports"]): number {
+  const policy = join(dir, "audit-policy.yaml");
+  writeFileSync(policy, AUDIT_POLICY);
   return startDetached(
     binaries.path["kube-apiserver"],
     [
@@ -239,6 +261,10 @@ function startApiserver(binaries: Binaries, dir: string, pki: Pki, ports: LocalS
       // A loopback address is not a valid Endpoints address, and nothing inside the cluster needs one.
       "--endpoint-reconciler-type=none",
       "--allow-privileged=true",
+      `--audit-policy-file=${policy}`,
+      `--audit-log-path=${auditLogPath(dir)}`,
+      "--audit-log-maxsize=64",
+      "--audit-log-maxbackup=1",
       "--v=1",
     ],
     join(dir, "kube-apiserver.log"),

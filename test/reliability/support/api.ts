@@ -1,4 +1,5 @@
-import { ApiError, createKubeClient, loadKubeConfig, type KubeClient, type KubeList, type KubeObject } from "../../../operator/src/kube/client.ts";
+import { ApiError, createKubeClient, type KubeClient, type KubeList, type KubeObject } from "../../../operator/src/kube/client.ts";
+import { loadClusterAccess } from "../../../operator/src/kube/kubeconfig.ts";
 import { collectionPath, createResources, type Kind, type Resources } from "../../../operator/src/kube/resources.ts";
 
 /**
@@ -17,7 +18,7 @@ export interface Api {
 }
 
 export function connect(kubeconfig: string): Api {
-  const client = createKubeClient(loadKubeConfig(kubeconfig));
+  const client = createKubeClient(loadClusterAccess(kubeconfig));
   const resources = createResources(client);
   return {
     client,

@@ -1,8 +1,8 @@
-import { KubeConfig } from "@kubernetes/client-node";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { FakeClock, settle } from "../../../operator/src/kube/clock.ts";
-import { parseMicroTime, runLeaderElection, type LeaderElector, type LeaseRecord, type LeaseStore } from "../../../operator/src/kube/leaderElection.ts";
+import { ApiError, type KubeClient, type RequestSpec } from "../../../operator/src/kube/client.ts";
+import { formatMicroTime, kubeLeaseStore, parseMicroTime, runLeaderElection, type LeaderElector, type LeaseRecord, type LeaseStore } from "../../../operator/src/kube/leaderElection.ts";
 
 /** An in-memory Lease with resourceVersions, reached through per-replica connections that can fail or lag. */
 class FakeLeaseServer {
@@ -45,12 +45,10 @@ class FakeLeaseServer {
   }
 }
 
-const kubeConfig = new KubeConfig();
-
 function elector(clock: FakeClock, leases: LeaseStore, identity: string, events: string[] = []) {
   const signals: AbortSignal[] = [];
   const le: LeaderElector = runLeaderElection(
-    { kubeConfig, namespace: "ns", name: "lease", identity, clock, leases, random: () => 0 },
+    { namespace: "ns", name: "lease", identity, clock, leases, random: () => 0 },
     {
       onStartedLeading: (signal) => {
         signals.push(signal);
@@ -127,7 +125,7 @@ describe("leader election", () => {
     const server = new FakeLeaseServer(clock);
     let finishWork: () => void = () => undefined;
     const le = runLeaderElection(
-      { kubeConfig, namespace: "ns", name: "lease", identity: "a", clock, leases: server.connect() },
+      { namespace: "ns", name: "lease", identity: "a", clock, leases: server.connect() },
       { onStartedLeading: (signal) => new Promise<void>((resolve) => signal.addEventListener("abort", () => (finishWork = resolve))), onStoppedLeading: () => undefined },
     );
     await settle();
@@ -240,7 +238,7 @@ describe("leader election", () => {
         };
         const start = (i: number): LeaderElector => {
           const le = runLeaderElection(
-            { kubeConfig, namespace: "ns", name: "lease", identity: `r${i}-${generation++}`, clock, random: () => 0.5,
+            { namespace: "ns", name: "lease", identity: `r${i}-${generation++}`, clock, random: () => 0.5,
               leases: server.connect({ latencyMs: () => (clock.now() % 7) * (maxLatency / 7), down: () => clock.now() < (partitionedUntil[i] ?? 0) }) },
             { onStartedLeading: () => check("on start"), onStoppedLeading: () => dead.add(le) },
           );
@@ -297,5 +295,72 @@ describe("parseMicroTime", () => {
     expect(parseMicroTime(undefined)).toBeUndefined();
     expect(parseMicroTime("")).toBeUndefined();
     expect(parseMicroTime("yesterday")).toBeUndefined();
+  });
+});
+
+describe("formatMicroTime", () => {
+  it("writes RFC 3339 with exactly six fractional digits, which parseMicroTime reads back", () => {
+    expect(formatMicroTime(Date.UTC(2026, 10, 24))).toBe("2026-11-24T00:00:00.000000Z");
+    expect(formatMicroTime(Date.UTC(2026, 10, 23, 19, 18, 57, 844))).toBe("2026-11-23T19:18:57.844000Z");
+    expect(parseMicroTime(formatMicroTime(1_764_000_000_123))).toBe(1_764_000_000_123);
+  });
+});
+
+describe("kubeLeaseStore", () => {
+  /** A KubeClient that records requests and answers from `answer`. */
+  function fakeClient(answer: (spec: RequestSpec) => unknown): { client: KubeClient; sent: RequestSpec[] } {
+    const sent: RequestSpec[] = [];
+    const client: KubeClient = {
+      counts: {},
+      request: async <T>(spec: RequestSpec): Promise<T> => {
+        sent.push(structuredClone(spec));
+        const result = answer(spec);
+        if (result instanceof ApiError) throw result;
+        return result as T;
+      },
+    };
+    return { client, sent };
+  }
+  const status = (code: number, reason: string) => new ApiError(code, reason, `${code} ${reason}`, { kind: "Status", code, reason, message: reason });
+  const path = "/apis/coordination.k8s.io/v1/namespaces/landlord-system/leases/landlord-leader";
+
+  it("GETs, POSTs and PUTs the Lease as JSON with MicroTimes, keeping fields it does not manage", async () => {
+    const stored = {
+      apiVersion: "coordination.k8s.io/v1",
+      kind: "Lease",
+      metadata: { name: "landlord-leader", namespace: "landlord-system", resourceVersion: "7", labels: { app: "landlord" }, managedFields: [{ manager: "x" }] },
+      spec: { holderIdentity: "a", leaseDurationSeconds: 15, renewTime: "2026-11-24T00:00:00.000000Z", leaseTransitions: 2, strategy: "OldestEmulationVersion" },
+    };
+    const { client, sent } = fakeClient((spec) => (spec.method === "GET" ? stored : { ...(spec.body as object), metadata: { ...(spec.body as typeof stored).metadata, resourceVersion: "8" } }));
+    const leases = kubeLeaseStore(client, "landlord-system", "landlord-leader");
+    expect(await leases.get()).toEqual({
+      resourceVersion: "7",
+      record: { holderIdentity: "a", leaseDurationSeconds: 15, renewTimeMs: Date.UTC(2026, 10, 24), leaseTransitions: 2 },
+    });
+    const now = Date.UTC(2026, 10, 24, 0, 0, 5, 250);
+    const updated = await leases.update("7", { holderIdentity: "b", leaseDurationSeconds: 15, acquireTimeMs: now, renewTimeMs: now, leaseTransitions: 3 });
+    expect(updated?.resourceVersion).toBe("8");
+    expect(sent[1]).toMatchObject({ method: "PUT", path });
+    expect(sent[1]?.body).toEqual({
+      apiVersion: "coordination.k8s.io/v1",
+      kind: "Lease",
+      metadata: { name: "landlord-leader", namespace: "landlord-system", resourceVersion: "7", labels: { app: "landlord" } },
+      spec: { holderIdentity: "b", leaseDurationSeconds: 15, acquireTime: "2026-11-24T00:00:05.250000Z", renewTime: "2026-11-24T00:00:05.250000Z", leaseTransitions: 3, strategy: "OldestEmulationVersion" },
+    });
+
+    await leases.create({ holderIdentity: "c", leaseDurationSeconds: 15, acquireTimeMs: now, renewTimeMs: now, leaseTransitions: 0 });
+    expect(sent[2]).toMatchObject({ method: "POST", path: "/apis/coordination.k8s.io/v1/namespaces/landlord-system/leases" });
+    expect((sent[2]?.body as { metadata: unknown }).metadata).toEqual({ name: "landlord-leader", namespace: "landlord-system" });
+  });
+
+  it("an absent Lease reads as undefined, a 409 on create or update as undefined; other errors throw", async () => {
+    const answers: Record<string, ApiError> = { GET: status(404, "NotFound"), POST: status(409, "AlreadyExists"), PUT: status(409, "Conflict") };
+    const leases = kubeLeaseStore(fakeClient((spec) => answers[spec.method]).client, "ns", "lease");
+    expect(await leases.get()).toBeUndefined();
+    expect(await leases.create({ holderIdentity: "a" })).toBeUndefined();
+    expect(await leases.update("1", { holderIdentity: "a" })).toBeUndefined();
+    const failing = kubeLeaseStore(fakeClient(() => status(403, "Forbidden")).client, "ns", "lease");
+    await expect(failing.get()).rejects.toMatchObject({ status: 403 });
+    await expect(failing.update("1", {})).rejects.toMatchObject({ status: 403 });
   });
 });
