@@ -12,6 +12,9 @@ import { loadClusterAccess } from "../../operator/src/kube/kubeconfig.ts";
 import { localDown, localUp, type LocalState } from "../../operator/src/local/controlPlane.ts";
 import { installCrds } from "../../operator/src/local/kubectl.ts";
 import { crdsDir } from "../../operator/src/local/paths.ts";
+import { diffCounts, formatCounts, requestCounts, WRITE_VERBS } from "../apiserverWrites.ts";
+
+export { diffCounts, formatCounts };
 
 export interface BenchCluster {
   state: LocalState;
@@ -50,8 +53,6 @@ export async function startCluster(log: (line: string) => void): Promise<BenchCl
   };
 }
 
-const WRITE_VERBS = new Set(["POST", "PUT", "PATCH", "DELETE", "APPLY", "DELETECOLLECTION"]);
-
 /**
  * The API server's write requests so far, by "resource[/subresource] VERB", from its own
  * apiserver_request_total. Counted by the server, so nothing the client side forgets is missed;
@@ -63,28 +64,7 @@ export async function apiserverWrites(client: KubeClient): Promise<Map<string, n
 
 /** Like apiserverWrites, for the verbs `want` accepts (e.g. reads: GET, LIST, WATCH). */
 export async function apiserverRequests(client: KubeClient, want: (verb: string) => boolean): Promise<Map<string, number>> {
-  const text = await client.request<string>({ method: "GET", path: "/metrics" });
-  const out = new Map<string, number>();
-  for (const line of text.split("\n")) {
-    if (!line.startsWith("apiserver_request_total{")) continue;
-    const verb = /verb="([A-Z]+)"/.exec(line)?.[1];
-    if (!verb || !want(verb)) continue;
-    const resource = /resource="([^"]*)"/.exec(line)?.[1] ?? "";
-    const subresource = /subresource="([^"]*)"/.exec(line)?.[1] ?? "";
-    const key = `${resource}${subresource ? `/${subresource}` : ""} ${verb}`;
-    out.set(key, (out.get(key) ?? 0) + Number(line.slice(line.lastIndexOf(" ") + 1)));
-  }
-  return out;
-}
-
-/** after − before, dropping zeros. */
-export function diffCounts(before: Map<string, number>, after: Map<string, number>): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const [key, value] of after) {
-    const delta = value - (before.get(key) ?? 0);
-    if (delta !== 0) out.set(key, delta);
-  }
-  return out;
+  return requestCounts(await client.request<string>({ method: "GET", path: "/metrics" }), want);
 }
 
 export const sumCounts = (counts: Map<string, number>, filter: (key: string) => boolean = () => true): number =>
@@ -120,8 +100,6 @@ export function byLandlord(key: string): boolean {
   return LANDLORD_RESOURCES.has(resource);
 }
 
-export const formatCounts = (counts: Map<string, number>): string =>
-  [...counts].sort(([a], [b]) => a.localeCompare(b)).map(([key, value]) => `${key} ${value}`).join(", ");
 
 // USER_HZ: 100 on every Linux architecture Node runs on; /proc/<pid>/stat times are in these ticks.
 const TICKS_PER_SECOND = 100;
@@ -138,11 +116,11 @@ export function cpuSeconds(pid: number): number {
   }
 }
 
-/** Resident set size in bytes (VmRSS), NaN when it cannot be read. */
-export function rssBytes(pid: number): number {
+/** Resident set size in bytes (VmRSS; VmHWM: its peak so far), NaN when it cannot be read. */
+export function rssBytes(pid: number, field: "VmRSS" | "VmHWM" = "VmRSS"): number {
   try {
     const status = readFileSync(`/proc/${pid}/status`, "utf8");
-    const kb = /^VmRSS:\s+(\d+) kB/m.exec(status)?.[1];
+    const kb = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1];
     return kb ? Number(kb) * 1024 : NaN;
   } catch {
     return NaN;

@@ -23,6 +23,8 @@ export interface OperatorProcess {
   ready(): Promise<boolean>;
   cpuSeconds(): number;
   rssBytes(): number;
+  /** The process's peak RSS so far (VmHWM). */
+  peakRssBytes(): number;
   /** Writes a heap snapshot (profile mode only) into the profile directory. */
   heapSnapshot(): Promise<void>;
   /** SIGTERM, and wait for the exit (the CPU profile is written then). */
@@ -125,6 +127,7 @@ export async function startOperatorProcess(options: OperatorOptions): Promise<Op
     },
     cpuSeconds: () => cpuSeconds(pid),
     rssBytes: () => rssBytes(pid),
+    peakRssBytes: () => rssBytes(pid, "VmHWM"),
     async heapSnapshot() {
       if (!options.profileDir || !alive) return;
       child.kill("SIGUSR2");

@@ -14,10 +14,11 @@ export async function idleWrites(cluster: BenchCluster, seconds: number): Promis
   return { writes: sumCounts(writes), detail: formatCounts(writes) };
 }
 
-export async function memory(operator: OperatorProcess): Promise<{ rssMiB: number; heapUsedMiB: number; heapTotalMiB: number }> {
+export async function memory(operator: OperatorProcess): Promise<{ rssMiB: number; peakRssMiB: number; heapUsedMiB: number; heapTotalMiB: number }> {
   const metrics = await operator.metrics();
   return {
     rssMiB: operator.rssBytes() / 2 ** 20,
+    peakRssMiB: operator.peakRssBytes() / 2 ** 20,
     heapUsedMiB: (metrics.get("nodejs_heap_size_used_bytes") ?? NaN) / 2 ** 20,
     heapTotalMiB: (metrics.get("nodejs_heap_size_total_bytes") ?? NaN) / 2 ** 20,
   };

@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { OperatorConfig } from "../config.ts";
+import { createIdleCollector, fullCollection } from "../kube/idleCollector.ts";
 import { createKubeClient, type KubeClient, type KubeObject } from "../kube/client.ts";
 import { createEventRecorder } from "../kube/events.ts";
 import { createInformerSet, type InformerSpec } from "../kube/informers.ts";
@@ -29,6 +30,8 @@ const INFORMERS: InformerSpec[] = [
   ...(["Namespace", "ResourceQuota", "LimitRange", "NetworkPolicy", "ConfigMap", "RoleBinding", "Job"] as const).map((kind) => ({ kind, labelSelector: MANAGED_SELECTOR })),
 ];
 
+/** Quiet time after a burst of reconciles before its garbage is collected (see idleCollector.ts). */
+const IDLE_COLLECT_AFTER_MS = 10_000;
 
 /** The keys a change to `object` should wake: informer handlers only ever enqueue keys. */
 export function keysFor(kind: Kind, object: KubeObject, store: ObjectStore): string[] {
@@ -173,9 +176,14 @@ export async function startOperator(config: OperatorConfig, log: Logger, options
     ready: () => (leading ? synced || "informers not synced yet" : true),
   });
 
+  const collect = fullCollection();
+  const idleCollector = collect ? createIdleCollector({ collect, quietMs: IDLE_COLLECT_AFTER_MS }) : undefined;
   const queue = createWorkQueue({
     concurrency: config.concurrency,
-    onResult: (key, result, durationMs) => metrics.observeReconcile(key.split("/")[0] ?? "unknown", result, durationMs),
+    onResult: (key, result, durationMs) => {
+      metrics.observeReconcile(key.split("/")[0] ?? "unknown", result, durationMs);
+      idleCollector?.activity();
+    },
   });
   depth = () => queue.depth();
   const prometheus = createPrometheusSignals({
@@ -261,6 +269,7 @@ export async function startOperator(config: OperatorConfig, log: Logger, options
   async function stop(): Promise<void> {
     stopping ??= (async () => {
       if (resync) clearInterval(resync);
+      idleCollector?.stop();
       prometheus.stop();
       // Running stack operations are cancelled (Pulumi releases its lock); the next leader resumes them.
       await Promise.all([queue.shutdown(), provisioner.close()]);

@@ -93,20 +93,26 @@ export async function ensureBinaries(options: { env?: NodeJS.ProcessEnv; log?: L
     `-X ${pkg}.gitMinor=${minor}`,
     `-X ${pkg}.gitTreeState=clean`,
   ]);
-  await goBuild({
-    label: "kube-apiserver, kube-controller-manager, kubectl",
-    moduleDir: join(toolsDir, "kube"),
-    args: ["-ldflags", `-s -w ${versionFlags.join(" ")}`, "-o", `${staging}/`, "k8s.io/kubernetes/cmd/kube-apiserver", "k8s.io/kubernetes/cmd/kube-controller-manager", "k8s.io/kubernetes/cmd/kubectl"],
-    env,
-    log,
-  });
-  await goBuild({
-    label: "etcd",
-    moduleDir: join(toolsDir, "etcd"),
-    args: ["-ldflags", "-s -w", "-o", join(staging, "etcd"), "go.etcd.io/etcd/server/v3"],
-    env,
-    log,
-  });
+  // Both at once: each go build ends in long single-threaded links, which leave a core idle that
+  // the other build's compiles use (about a minute less, cold, on 2 cores). No DWARF: -w drops it
+  // from the binaries anyway, and not generating it makes every package compile faster.
+  const gcflags = ["-gcflags", "all=-dwarf=false"];
+  await Promise.all([
+    goBuild({
+      label: "kube-apiserver, kube-controller-manager, kubectl",
+      moduleDir: join(toolsDir, "kube"),
+      args: [...gcflags, "-ldflags", `-s -w ${versionFlags.join(" ")}`, "-o", `${staging}/`, "k8s.io/kubernetes/cmd/kube-apiserver", "k8s.io/kubernetes/cmd/kube-controller-manager", "k8s.io/kubernetes/cmd/kubectl"],
+      env,
+      log,
+    }),
+    goBuild({
+      label: "etcd",
+      moduleDir: join(toolsDir, "etcd"),
+      args: [...gcflags, "-ldflags", "-s -w", "-o", join(staging, "etcd"), "go.etcd.io/etcd/server/v3"],
+      env,
+      log,
+    }),
+  ]);
 
   // Rename as the last step so an interrupted build never leaves a cache entry that looks complete.
   rmSync(dir, { recursive: true, force: true });

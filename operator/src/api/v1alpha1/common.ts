@@ -92,11 +92,20 @@ export const quantity = withRules(
 );
 export type Quantity = z.output<typeof quantity>;
 
+const COUNT_MESSAGE = "must be a whole number such as 20";
+
+/** A number of objects: an integer, or the same as a string of digits ("20"); never "1.5" or "500m". */
+export const count = withRules(
+  z.union([z.int().min(0), z.string().max(18).regex(/^[0-9]+$/, COUNT_MESSAGE)]).meta({ "x-kubernetes-int-or-string": true }),
+  { cel: { rule: "type(self) == int ? self >= 0 : self.matches('^[0-9]+$')", message: COUNT_MESSAGE } },
+);
+
 export const quotaFields = {
   cpu: quantity.describe("CPU the tenant may request, in cores: 2, 500m (half a core)."),
   memory: quantity.describe("Memory the tenant may request, in bytes with a suffix: 512Mi, 4Gi."),
   storage: quantity.describe("Persistent volume storage the tenant may request, in bytes with a suffix: 20Gi."),
-  pods: quantity.describe("Maximum number of pods the tenant may run: 20."),
+  // A fraction of a pod passed the quantity rule and was rounded up by the operator, unannounced.
+  pods: count.describe("Maximum number of pods the tenant may run: 20."),
 };
 
 /** Per-tenant limits; every field optional so an override can set just one. */

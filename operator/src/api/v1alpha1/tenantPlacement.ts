@@ -2,6 +2,7 @@ import { z } from "zod";
 import {
   celTierRank,
   conditions,
+  DNS_SUBDOMAIN,
   dnsLabel,
   labelValue,
   objectName,
@@ -73,6 +74,15 @@ const admin = withRules(
       reason: "FieldValueRequired",
     },
     check: (a) => a.kind !== "ServiceAccount" || a.namespace !== undefined,
+  },
+  {
+    // A ServiceAccount's name is an object name; the RoleBinding the operator writes would be refused.
+    cel: {
+      rule: `self.kind != 'ServiceAccount' || self.name.matches(r'${DNS_SUBDOMAIN.source}')`,
+      message: "a ServiceAccount subject's name must be a DNS subdomain such as acme-ci (lower case letters, digits, '-' and '.')",
+      fieldPath: ".name",
+    },
+    check: (a) => a.kind !== "ServiceAccount" || DNS_SUBDOMAIN.test(a.name),
   },
 );
 
