@@ -221,7 +221,7 @@ async function clusterScenarios(report: Report): Promise<void> {
         // not the steady state.
         await sleep(RESTART_SETTLE_MS);
         const settled = await memory(operator);
-        report.record({ scenario: restartScenario, n, figure: `RSS ${RESTART_SETTLE_MS / 1000} s later`, value: MiB(settled.rssMiB), unit: "MiB", ...(n >= 5000 ? { target: { op: "<=" as const, value: 150 } } : {}), note: `V8 heap used ${MiB(settled.heapUsedMiB)} MiB` });
+        report.record({ scenario: restartScenario, n, figure: `RSS ${RESTART_SETTLE_MS / 1000} s later`, value: MiB(settled.rssMiB), unit: "MiB", note: `V8 heap used ${MiB(settled.heapUsedMiB)} MiB (the target is for after a convergence, above)` });
 
       } finally {
         await operator.stop();
