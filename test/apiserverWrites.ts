@@ -49,11 +49,20 @@ export function auditedWrites(auditLog: string, since: Date): string[] {
   const out: string[] = [];
   for (const line of readFileSync(auditLog, "utf8").split("\n")) {
     if (!line) continue;
-    const event = JSON.parse(line) as { verb: string; user?: { username?: string }; objectRef?: { resource?: string; subresource?: string; namespace?: string; name?: string }; requestReceivedTimestamp: string; responseStatus?: { code?: number } };
+    const event = JSON.parse(line) as {
+      verb: string;
+      user?: { username?: string };
+      objectRef?: { resource?: string; subresource?: string; namespace?: string; name?: string };
+      requestReceivedTimestamp: string;
+      responseStatus?: { code?: number };
+      requestObject?: { data?: Record<string, string> };
+    };
     if (new Date(event.requestReceivedTimestamp) < since) continue;
     const ref = event.objectRef ?? {};
     const resource = ref.subresource ? `${ref.resource}/${ref.subresource}` : ref.resource;
-    out.push(`${event.verb} ${resource} ${ref.namespace ? `${ref.namespace}/` : ""}${ref.name ?? ""} by ${event.user?.username ?? "?"} (${event.responseStatus?.code ?? "?"})`);
+    // A ConfigMap's body is audited (see the policy): what it was made to hold says why it was written.
+    const data = event.requestObject?.data ? ` data=${JSON.stringify(event.requestObject.data)}` : "";
+    out.push(`${event.verb} ${resource} ${ref.namespace ? `${ref.namespace}/` : ""}${ref.name ?? ""} by ${event.user?.username ?? "?"} (${event.responseStatus?.code ?? "?"})${data}`);
   }
   return out;
 }

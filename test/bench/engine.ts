@@ -5,40 +5,15 @@
  * starts; a short warm-up pass runs first so the figure is the steady state the operator sees.
  */
 import { performance } from "node:perf_hooks";
-import { placementPolicySpec, TIERS, type Tier } from "../../operator/src/api/v1alpha1/index.ts";
+import { TIERS, type Tier } from "../../operator/src/api/v1alpha1/index.ts";
 import { compilePolicy, evaluate, type EngineInput, type SignalReading } from "../../operator/src/policy/engine.ts";
+import { HOUR, NOW, policy } from "../unit/policy/fixtures.ts";
 
-export const BENCH_POLICY = placementPolicySpec.parse({
-  signals: [
-    { name: "monthlyRevenueUSD", source: { reported: {} } },
-    { name: "requestsPerDay", source: { prometheus: { query: 'sum(increase(http_requests_total{tenant="{{tenantId}}"}[1d]))' } } },
-    { name: "cpuCores", source: { kubernetes: { resource: "requests.cpu" } } },
-  ],
-  tiers: [
-    {
-      tier: "namespace",
-      promoteWhen: { any: [{ signal: "monthlyRevenueUSD", gte: 20000 }, { signal: "requestsPerDay", share: true, gte: 0.05 }] },
-      demoteWhen: { all: [{ signal: "monthlyRevenueUSD", lt: 14000 }] },
-    },
-    {
-      tier: "database",
-      promoteWhen: { any: [{ signal: "monthlyRevenueUSD", gte: 50000 }] },
-      demoteWhen: { all: [{ signal: "monthlyRevenueUSD", lt: 35000 }, { signal: "cpuCores", lt: 2 }] },
-      database: { engine: "postgres", instanceClass: "db.t4g.medium", allocatedStorageGB: 50 },
-    },
-    {
-      tier: "account",
-      promoteWhen: { any: [{ signal: "monthlyRevenueUSD", gte: 250000 }] },
-      account: { organizationalUnitId: "ou-ab12-cdef3456", emailTemplate: "aws+{{tenantId}}@example.com" },
-    },
-  ],
+/** The unit tests' DESIGN.md example policy, with the design's windows and a Manual demotion. */
+export const BENCH_POLICY = policy({
   stabilization: { promoteAfter: "24h", demoteAfter: "720h", cooldown: "168h" },
   approval: { promotion: "Automatic", demotion: "Manual" },
-  maxSignalAge: "48h",
 });
-
-const NOW = Date.parse("2025-06-01T00:00:00Z");
-const HOUR = 3_600_000;
 
 /** A small deterministic generator (mulberry32), so every run evaluates the same tenants. */
 function random(seed: number): () => number {

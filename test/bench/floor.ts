@@ -26,7 +26,7 @@ import { API_VERSION, tenantPlacementSpec, tenantPoolSpec } from "../../operator
 import { CHILD_NAMES, registryEntry, shardObjects, type RegistryEntry } from "../../operator/src/controller/children.ts";
 import { FINALIZER } from "../../operator/src/controller/labels.ts";
 import { decisionName } from "../../operator/src/controller/names.ts";
-import type { KubeClient, KubeObject } from "../../operator/src/kube/client.ts";
+import type { KubeClient, KubeObject, RequestSpec } from "../../operator/src/kube/client.ts";
 import { FINALIZER_FIELD_MANAGER, FIELD_MANAGER, objectPath, STATUS_FIELD_MANAGER, type Kind } from "../../operator/src/kube/resources.ts";
 import { placeTenants } from "../../operator/src/placement/placer.ts";
 import { sumQuotas, capQuota, type Quota } from "../../operator/src/placement/quantity.ts";
@@ -35,6 +35,25 @@ import { APPLY_CONCURRENCY, apply, DECISIONS_PATH, POLICY, POOL, poolObject, ten
 type Job = () => Promise<void>;
 
 /** Workers that wait for jobs until told no more will come. */
+/** The POST that creates a PlacementDecision as the operator records it, by the policy of workload.ts. */
+export function decisionRequest(
+  tenantId: string,
+  name: string,
+  decision: { from?: string; to: string; rule: string; signals: Record<string, number>; requestedAt: string },
+): RequestSpec {
+  return {
+    method: "POST",
+    path: DECISIONS_PATH,
+    query: { fieldManager: FIELD_MANAGER },
+    body: {
+      apiVersion: API_VERSION,
+      kind: "PlacementDecision",
+      metadata: { name, labels: { "landlord.dev/tenant": tenantId } },
+      spec: { tenant: tenantId, ...(decision.from ? { from: decision.from } : {}), to: decision.to, trigger: "Policy", rule: decision.rule, signals: decision.signals, policy: { name: POLICY, generation: 1 }, requestedAt: decision.requestedAt },
+    },
+  };
+}
+
 export class Workers {
   private readonly jobs: Job[] = [];
   private readonly idle: (() => void)[] = [];
@@ -217,25 +236,12 @@ export async function runFloor(client: KubeClient, n: number, concurrency: numbe
       const at = new Date().toISOString();
       const name = decisionName(tenantId, 1);
       const spec = applied.spec as { reportedSignals: Record<string, number> };
-      await write({
-        method: "POST",
-        path: DECISIONS_PATH,
-        query: { fieldManager: FIELD_MANAGER },
-        body: {
-          apiVersion: API_VERSION,
-          kind: "PlacementDecision",
-          metadata: { name, labels: { "landlord.dev/tenant": tenantId } },
-          spec: {
-            tenant: tenantId,
-            to: "pooled",
-            trigger: "Policy",
-            rule: "spec.tier.floor: new tenant placed in the pool; signals undetermined (requestsPerDay: Unavailable)",
-            signals: { hipaa: 0, monthlyRevenueUSD: spec.reportedSignals.monthlyRevenueUSD },
-            policy: { name: POLICY, generation: 1 },
-            requestedAt: at,
-          },
-        },
-      });
+      await write(decisionRequest(tenantId, name, {
+        to: "pooled",
+        rule: "spec.tier.floor: new tenant placed in the pool; signals undetermined (requestsPerDay: Unavailable)",
+        signals: { hipaa: 0, monthlyRevenueUSD: spec.reportedSignals.monthlyRevenueUSD ?? 0 },
+        requestedAt: at,
+      }));
       const steps = [{ name: "Pending", startedAt: at }];
       // The tenant's target, which the pool seats it by (the tenant reconciler owns that intent).
       await applyAs("TenantPlacement", { apiVersion: API_VERSION, kind: "TenantPlacement", metadata: { name: tenantId }, status: pendingStatus(tenantId, spec.reportedSignals.monthlyRevenueUSD ?? 0, at) }, STATUS_FIELD_MANAGER, "status");

@@ -17,9 +17,9 @@ import { CHILD_NAMES, namespaceTierObjects } from "../../operator/src/controller
 import { decisionName, tenantNamespace } from "../../operator/src/controller/names.ts";
 import type { KubeClient, KubeObject } from "../../operator/src/kube/client.ts";
 import { FIELD_MANAGER, objectPath, STATUS_FIELD_MANAGER, type Kind } from "../../operator/src/kube/resources.ts";
-import { condition, event, floorSeating, floorShardObjects, Workers } from "./floor.ts";
+import { condition, decisionRequest, event, floorSeating, floorShardObjects, Workers } from "./floor.ts";
 import { MOVE_REVENUE } from "./moves.ts";
-import { DECISIONS_PATH, POLICY, POOL, tenantObject } from "./workload.ts";
+import { POOL, tenantObject } from "./workload.ts";
 
 /** The namespace tier's quota in the benchmark's policy (workload.ts). */
 const NAMESPACE_QUOTA = { cpu: "4", memory: "8Gi", storage: "50Gi", pods: 50 };
@@ -112,26 +112,13 @@ export function floorMoves(client: KubeClient, n: number, concurrency: number, r
       guard(async () => {
         const at = new Date().toISOString();
         const name = decisionName(tenantId, 2);
-        await client.request({
-          method: "POST",
-          path: DECISIONS_PATH,
-          query: { fieldManager: FIELD_MANAGER },
-          body: {
-            apiVersion: API_VERSION,
-            kind: "PlacementDecision",
-            metadata: { name, labels: { "landlord.dev/tenant": tenantId } },
-            spec: {
-              tenant: tenantId,
-              from: "pooled",
-              to: "namespace",
-              trigger: "Policy",
-              rule: `tiers[namespace].promoteWhen.any[0]: monthlyRevenueUSD ${MOVE_REVENUE} >= 20000`,
-              signals: { hipaa: 0, monthlyRevenueUSD: MOVE_REVENUE },
-              policy: { name: POLICY, generation: 1 },
-              requestedAt: at,
-            },
-          },
-        });
+        await client.request(decisionRequest(tenantId, name, {
+          from: "pooled",
+          to: "namespace",
+          rule: `tiers[namespace].promoteWhen.any[0]: monthlyRevenueUSD ${MOVE_REVENUE} >= 20000`,
+          signals: { hipaa: 0, monthlyRevenueUSD: MOVE_REVENUE },
+          requestedAt: at,
+        }));
         steps.set(tenantId, [{ name: "Provisioning", startedAt: at }]);
         fireEvent(tenantRef(tenantId), "Promoting", `${name}: pooled → namespace (Policy)`);
         workers.push(cutOver(tenantId, at));

@@ -221,8 +221,10 @@ function startEtcd(binaries: Binaries, dir: string, ports: LocalState["ports"]):
 
 /**
  * Writes by ServiceAccounts — the operator when it runs as the chart's, as in the tests — at
- * Metadata level (who, verb, object; never a body, so never a Secret's data). Lease renewals are
- * left out: they are constant noise. What an "it wrote nothing" check reads when it fails.
+ * Metadata level (who, verb, object; never a body, so never a Secret's data), ConfigMap writes
+ * with their request body (Landlord's hold a pool's registry or a tenant's endpoint, nothing
+ * secret). Lease renewals are left out: they are constant noise. What an "it wrote nothing"
+ * check reads when it fails.
  */
 const AUDIT_POLICY = `apiVersion: audit.k8s.io/v1
 kind: Policy
@@ -230,6 +232,10 @@ omitStages: [RequestReceived]
 rules:
 - level: None
   resources: [{ group: coordination.k8s.io, resources: [leases] }]
+- level: Request
+  userGroups: ["system:serviceaccounts"]
+  verbs: [create, update, patch, delete, deletecollection]
+  resources: [{ group: "", resources: [configmaps] }]
 - level: Metadata
   userGroups: ["system:serviceaccounts"]
   verbs: [create, update, patch, delete, deletecollection]
