@@ -9,6 +9,7 @@ import { quantitiesEqual } from "./quantity.ts";
  * - `undefined` in desired means "don't care" (at any depth, including object properties);
  * - objects: every key of desired (whose value is not undefined) is an own key of actual and
  *   matches recursively; extra keys in actual (server defaults, other managers' fields) are ignored;
+ *   an empty map or list in desired also matches a key actual lacks, as the server omits them;
  * - arrays: same length, element-wise match (lists are compared as a whole, as apply replaces them);
  * - primitives: equal, or, when desired is a string or number, both are Kubernetes quantities with
  *   the same value ("0.5" and "500m", 1 and "1"), since the API server normalises quantities.
@@ -43,7 +44,19 @@ export function isSubset(desired: unknown, actual: unknown): boolean {
     if (!Object.hasOwn(desired, key)) continue;
     const want = (desired as Record<string, unknown>)[key];
     if (want === undefined) continue;
-    if (!Object.hasOwn(have, key) || !isSubset(want, have[key])) return false;
+    if (!Object.hasOwn(have, key)) {
+      // The API server leaves empty maps and lists out of what it returns (an empty shard's registry
+      // comes back without `data`): counted as a difference, every reconcile of an empty shard, and
+      // every restart, rewrote it.
+      if (isEmpty(want)) continue;
+      return false;
+    }
+    if (!isSubset(want, have[key])) return false;
   }
   return true;
+}
+
+function isEmpty(value: unknown): boolean {
+  if (Array.isArray(value)) return value.length === 0;
+  return typeof value === "object" && value !== null && Object.keys(value).length === 0;
 }
