@@ -1,5 +1,6 @@
 import { inject } from "vitest";
 import { kubectl, KubectlError } from "../../operator/src/local/kubectl.ts";
+import { until } from "../poll.ts";
 
 /** Who the operator runs as in the tests: the Helm chart's ServiceAccount, installed by the global setup. */
 export interface OperatorIdentity {
@@ -70,17 +71,5 @@ async function failing(run: (args: string[], input?: string) => Promise<string>,
 }
 
 /** Polls until `check` returns a value other than undefined, or fails with what it last saw. */
-export async function eventually<T>(check: () => Promise<T | undefined>, options: { timeoutMs?: number; what: string }): Promise<T> {
-  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${options.what}${last ? `: ${String(last)}` : ""}`);
-}
+export const eventually = <T>(check: () => Promise<T | undefined>, options: { timeoutMs?: number; what: string }): Promise<T> =>
+  until(check, { timeoutMs: options.timeoutMs ?? 30_000, what: options.what, everyMs: 200 });

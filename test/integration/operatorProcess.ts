@@ -3,6 +3,7 @@ import { appendFileSync } from "node:fs";
 import { join } from "node:path";
 import { freePort } from "../../operator/src/local/ports.ts";
 import { cluster } from "./cluster.ts";
+import { waitForOperator } from "../poll.ts";
 
 const landlordBin = join(import.meta.dirname, "../../bin/landlord.mjs");
 
@@ -83,15 +84,7 @@ export async function startOperatorProcess(extraArgs: string[] = [], env: NodeJS
     metricsPort,
     logs: () => output,
     ready,
-    async waitReady(timeoutMs = 60_000) {
-      const deadline = Date.now() + timeoutMs;
-      while (Date.now() < deadline) {
-        if (!alive) throw new Error(`the operator exited while starting:\n${output.slice(-4000)}`);
-        if (await ready()) return;
-        await new Promise((r) => setTimeout(r, 200));
-      }
-      throw new Error(`the operator was not ready after ${timeoutMs} ms:\n${output.slice(-4000)}`);
-    },
+    waitReady: (timeoutMs = 60_000) => waitForOperator({ ready, alive: () => alive, output: () => output }, timeoutMs, 200),
     async stop() {
       if (alive) child.kill("SIGTERM");
       return exited;

@@ -1,6 +1,9 @@
 import { ApiError, createKubeClient, type KubeClient, type KubeList, type KubeObject } from "../../../operator/src/kube/client.ts";
 import { loadClusterAccess } from "../../../operator/src/kube/kubeconfig.ts";
 import { collectionPath, createResources, type Kind, type Resources } from "../../../operator/src/kube/resources.ts";
+import { sleep, until } from "../../poll.ts";
+
+export { sleep, until };
 
 /**
  * The tests' own door to the API server: the operator's small JSON client with the admin's
@@ -34,25 +37,6 @@ export function connect(kubeconfig: string): Api {
       }),
     list: async <T extends KubeObject>(kind: Kind, options: { labelSelector?: string; namespace?: string } = {}) => (await resources.list<T>(kind, options)).items,
   };
-}
-
-export const sleep = (ms: number): Promise<void> => new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
-
-/** Polls until `check` returns a value other than undefined; fails with what it last saw. */
-export async function until<T>(check: () => Promise<T | undefined>, options: { timeoutMs: number; what: string; everyMs?: number; describe?: () => string }): Promise<T> {
-  const deadline = Date.now() + options.timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    await sleep(options.everyMs ?? 250);
-  }
-  const seen = options.describe?.() ?? (last ? String(last) : "");
-  throw new Error(`timed out after ${options.timeoutMs} ms waiting for ${options.what}${seen ? `: ${seen}` : ""}`);
 }
 
 /** A status condition as Landlord writes it. */

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { appendFileSync } from "node:fs";
 import { join } from "node:path";
 import { freePort } from "../../../operator/src/local/ports.ts";
+import { waitForOperator } from "../../poll.ts";
 
 const landlordBin = join(import.meta.dirname, "../../../bin/landlord.mjs");
 
@@ -86,15 +87,7 @@ export async function launchOperator(target: OperatorTarget, extraArgs: string[]
     logs: () => output,
     healthy: () => answers(`http://127.0.0.1:${healthPort}/healthz`),
     ready,
-    async waitReady(timeoutMs = 60_000) {
-      const deadline = Date.now() + timeoutMs;
-      while (Date.now() < deadline) {
-        if (!alive) throw new Error(`the operator exited while starting:\n${output.slice(-4000)}`);
-        if (await ready()) return;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      throw new Error(`the operator was not ready after ${timeoutMs} ms:\n${output.slice(-4000)}`);
-    },
+    waitReady: (timeoutMs = 60_000) => waitForOperator({ ready, alive: () => alive, output: () => output }, timeoutMs, 100),
     async metrics() {
       try {
         const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`, { signal: AbortSignal.timeout(2_000) });
