@@ -7,6 +7,7 @@ import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { localDown, localUp } from "../../operator/src/local/controlPlane.ts";
 import { ensureGoTool } from "../../operator/src/local/goTools.ts";
 import { HELM_TOOL } from "../../operator/src/local/helmTool.ts";
+import { PROMETHEUS_TOOL } from "../../operator/src/local/prometheusTool.ts";
 import { installCrds, kubectl, type KubectlTarget } from "../../operator/src/local/kubectl.ts";
 import { crdsDir, projectRoot } from "../../operator/src/local/paths.ts";
 import type { ClusterInfo, OperatorIdentity } from "./cluster.ts";
@@ -28,8 +29,13 @@ const OPERATOR_RELEASE = { release: "landlord", namespace: "landlord-system", to
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const dir = mkdtempSync(join(tmpdir(), "landlord-test-"));
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
-  // Built (once) while the control plane starts: both are cached after the first run.
-  const [state, helmTool] = await Promise.all([localUp({ dir, log, readyTimeoutMs: 180_000 }), ensureGoTool(HELM_TOOL, { log })]);
+  // Built (once) while the control plane starts: all are cached after the first run. Prometheus is
+  // only built here so that no test waits minutes for it inside a hook's timeout.
+  const [state, helmTool] = await Promise.all([
+    localUp({ dir, log, readyTimeoutMs: 180_000 }),
+    ensureGoTool(HELM_TOOL, { log }),
+    ensureGoTool(PROMETHEUS_TOOL, { log }),
+  ]);
   const admin: KubectlTarget = { kubectl: join(state.binDir, "kubectl"), kubeconfig: state.kubeconfig };
   await installCrds(admin, crdsDir);
   const helm = helmTool.path.helm as string;

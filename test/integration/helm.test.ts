@@ -4,8 +4,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments, stringify as stringifyYaml } from "yaml";
+import { ensureGoTool } from "../../operator/src/local/goTools.ts";
 import { helmKubeVersion } from "../../operator/src/local/helmTool.ts";
 import { projectRoot, toolsDir } from "../../operator/src/local/paths.ts";
+import { PROMETHEUS_TOOL } from "../../operator/src/local/prometheusTool.ts";
 import { requiredVersion } from "../../operator/src/local/versions.ts";
 import { createMetrics } from "../../operator/src/metrics/metrics.ts";
 import { cluster, k, kJson } from "./cluster.ts";
@@ -368,9 +370,11 @@ describe("the Helm chart", () => {
 
   describe("alerts", () => {
     let rules: { groups: { name: string; rules: { alert: string; expr: string; for?: string; labels: Record<string, string>; annotations: Record<string, string> }[] }[] };
-    const promtool = ["/usr/bin/promtool", "/usr/local/bin/promtool"].find((p) => existsSync(p)) ?? "promtool";
+    // The project's own build (tools/prometheus), never a system promtool.
+    let promtool = "";
 
     beforeAll(async () => {
+      promtool = (await ensureGoTool(PROMETHEUS_TOOL)).path.promtool ?? "";
       rules = one(await render(["--set", "metrics.prometheusRule.enabled=true"]), "PrometheusRule").spec;
       writeFileSync(join(work, "rules.yaml"), stringifyYaml(rules));
     });

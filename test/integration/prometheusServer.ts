@@ -4,11 +4,14 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { ensureGoTool } from "../../operator/src/local/goTools.ts";
 import { freePort } from "../../operator/src/local/ports.ts";
+import { PROMETHEUS_TOOL } from "../../operator/src/local/prometheusTool.ts";
 import { sleep, tail } from "../../operator/src/local/processes.ts";
 
 /**
- * A real Prometheus for the signal-source tests: Debian's `prometheus` binary on a loopback port,
+ * A real Prometheus for the signal-source tests: the project's own build (tools/prometheus, cached
+ * like the control plane; the integration global setup builds it once) on a loopback port,
  * scraping, every second, a tiny exporter whose series the test sets at run time.
  */
 
@@ -49,11 +52,9 @@ const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 export async function startPrometheus(options: StartPrometheusOptions = {}): Promise<PrometheusServer> {
-  const binary = options.binary ?? "/usr/bin/prometheus";
+  const binary = options.binary ?? (await ensureGoTool(PROMETHEUS_TOOL)).path.prometheus;
   const interval = options.scrapeIntervalSeconds ?? 1;
-  if (!existsSync(binary)) {
-    throw new Error(`Prometheus is not installed (${binary} is missing): install Debian's package with \`apt-get install prometheus\`; the tests start the binary themselves on loopback`);
-  }
+  if (!binary || !existsSync(binary)) throw new Error(`Prometheus binary ${binary ?? "(none)"} is missing; \`npx landlord local build\` builds it`);
   const version = await prometheusVersion(binary);
   const exporter = await startExporter();
   const dir = mkdtempSync(join(tmpdir(), "landlord-prometheus-"));
@@ -88,9 +89,6 @@ export async function startPrometheus(options: StartPrometheusOptions = {}): Pro
         `--config.file=${config}`,
         `--storage.tsdb.path=${join(dir, "data")}`,
         `--web.listen-address=127.0.0.1:${port}`,
-        // Debian's defaults point at /etc/prometheus; keep everything in the temp dir.
-        `--web.console.templates=${dir}`,
-        `--web.console.libraries=${dir}`,
         "--log.level=info",
       ], log);
       const outcome = await waitUntilReady(url, child, log, options.readyTimeoutMs ?? 30_000);

@@ -15,7 +15,8 @@ There is no kubelet: objects are stored and controllers run, but pods never star
   env      print shell lines that point kubectl at it
   status   print where it runs, or exit 1 when it is not running
   down     stop it and remove its state
-  build    only build (or find) the binaries and print their directory
+  build    only build (or find) every binary the project uses and print their directories:
+           the control plane, helm, the Pulumi CLI, prometheus and promtool (all at once)
 
 Options:
   --dir DIR   state directory (default: .cache/local, or LANDLORD_LOCAL_DIR)
@@ -36,9 +37,10 @@ export async function localCommand(args: string[]): Promise<number> {
       return 0;
     }
     case "build": {
-      const binaries = await ensureBinaries({ log });
-      process.stdout.write(`${binaries.dir}\n`);
-      for (const tool of GO_TOOLS) process.stdout.write(`${(await ensureGoTool(tool, { log })).dir}\n`);
+      // All at once: each go build spends its last stretch in a single-threaded link, which leaves a
+      // core idle that another build's compiles can use; on 2 cores that beats one after another.
+      const [binaries, ...tools] = await Promise.all([ensureBinaries({ log }), ...GO_TOOLS.map((tool) => ensureGoTool(tool, { log }))]);
+      for (const dir of [binaries.dir, ...tools.map((tool) => tool.dir)]) process.stdout.write(`${dir}\n`);
       return 0;
     }
     case "down":

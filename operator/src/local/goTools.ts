@@ -6,6 +6,7 @@ import { cacheRoot, toolsDir } from "./paths.ts";
 import { requiredVersion } from "./versions.ts";
 import { PULUMI_TOOL } from "./pulumiTool.ts";
 import { HELM_TOOL } from "./helmTool.ts";
+import { PROMETHEUS_TOOL } from "./prometheusTool.ts";
 
 /**
  * A command-line tool built from its Go module through a wrapper module in tools/<module>/, cached
@@ -86,4 +87,4 @@ export async function ensureGoTool(tool: GoTool, options: { env?: NodeJS.Process
 }
 
 /** Every Go tool besides the control plane; `landlord local build` builds them all. */
-export const GO_TOOLS: readonly GoTool[] = [PULUMI_TOOL, HELM_TOOL];
+export const GO_TOOLS: readonly GoTool[] = [PULUMI_TOOL, HELM_TOOL, PROMETHEUS_TOOL];

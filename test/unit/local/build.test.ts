@@ -3,6 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { buildKey, ensureBinaries, ToolchainMissingError } from "../../../operator/src/local/build.ts";
+import { GO_TOOLS, goToolKey } from "../../../operator/src/local/goTools.ts";
+import { PROMETHEUS_TOOL, prometheusReleaseVersion } from "../../../operator/src/local/prometheusTool.ts";
 import { toolsDir } from "../../../operator/src/local/paths.ts";
 import { kubeVersionParts, pinnedVersions, requiredVersion } from "../../../operator/src/local/versions.ts";
 
@@ -51,5 +53,21 @@ describe("ensureBinaries without a Go toolchain", () => {
   it("says which binaries a LANDLORD_BIN_DIR lacks", async () => {
     const env = { LANDLORD_BIN_DIR: mkdtempSync(join(tmpdir(), "landlord-bin-")) };
     await expect(ensureBinaries({ env, log: () => undefined })).rejects.toThrow(/lacks etcd, kube-apiserver, kube-controller-manager, kubectl/);
+  });
+});
+
+describe("the Prometheus build", () => {
+  it("reports the release that the pinned module version stands for", () => {
+    expect(prometheusReleaseVersion("v0.316.0")).toBe("3.16.0");
+    expect(prometheusReleaseVersion("v0.305.12")).toBe("3.5.12");
+    expect(() => prometheusReleaseVersion("v2.53.0")).toThrow(/v0\.3MM\.P/);
+  });
+
+  it("is one of the tools `landlord local build` builds, with the version in its ldflags", () => {
+    expect(GO_TOOLS).toContain(PROMETHEUS_TOOL);
+    const { version } = goToolKey(PROMETHEUS_TOOL);
+    const args = PROMETHEUS_TOOL.builds.flatMap((build) => build.args("/out", version));
+    expect(args.join(" ")).toContain("github.com/prometheus/common/version.Version=3.16.0");
+    expect(args).toEqual(expect.arrayContaining(["github.com/prometheus/prometheus/cmd/prometheus", "github.com/prometheus/prometheus/cmd/promtool"]));
   });
 });
