@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cluster, k } from "./cluster.ts";
+import { cluster, k, kAsOperator } from "./cluster.ts";
 
 /**
  * The read-only CLI commands (audit, history, explain) run as a user runs them, against objects
@@ -87,15 +87,27 @@ describe("landlord audit, history and explain", () => {
           },
           tenantManifest(TENANT, 26000),
           tenantManifest(OTHER, 100),
+        ],
+      }),
+    );
+    // Decisions are the operator's to record (the chart's admission policy): written with its identity.
+    await kAsOperator(
+      ["create", "-f", "-"],
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "List",
+        items: [
           decisionManifest(`${TENANT}-0001`, undefined, "pooled", "2026-01-01T00:00:00Z"),
           decisionManifest(`${TENANT}-0002`, "namespace", "pooled", "2026-02-01T00:00:00Z", {
             rule: "tiers[namespace].demoteWhen.all",
-            approval: { annotation: "pooled", fieldManager: "kubectl-annotate" },
+            approval: { annotation: "pooled" },
+            actor: "alice@example.com",
+            reason: "CHG-12 downgrade",
           }),
         ],
       }),
     );
-    await k(["patch", "pdec", `${TENANT}-0002`, "--subresource=status", "--type=merge", "-p", JSON.stringify({ status: { outcome: "Succeeded" } })]);
+    await kAsOperator(["patch", "pdec", `${TENANT}-0002`, "--subresource=status", "--type=merge", "-p", JSON.stringify({ status: { outcome: "Succeeded" } })]);
     const conditions = (tags: string) => [
       { type: "Ready", status: "True", reason: "Active", message: "served", lastTransitionTime: since },
       { type: "TagsCompliant", status: tags, reason: tags === "True" ? "Compliant" : "Drift", message: "checked", lastTransitionTime: since },
@@ -115,7 +127,7 @@ describe("landlord audit, history and explain", () => {
 
   afterAll(async () => {
     await k(["delete", "tp", TENANT, OTHER, "--ignore-not-found", "--wait=false"]).catch(() => undefined);
-    await k(["delete", "pdec", `${TENANT}-0001`, `${TENANT}-0002`, "--ignore-not-found"]).catch(() => undefined);
+    await k(["delete", "pdec", `${TENANT}-0001`, `${TENANT}-0002`, "--ignore-not-found", "--as=it-cleanup", "--as-group=system:masters", "--as-group=landlord-retention"]).catch(() => undefined);
     await k(["delete", "ppol", POLICY, "--ignore-not-found"]).catch(() => undefined);
   });
 
@@ -135,6 +147,8 @@ describe("landlord audit, history and explain", () => {
         revenue: 26000,
         recommendation: "namespace",
         lastMove: "2026-02-01T00:00:00Z",
+        lastMoveBy: "alice@example.com",
+        lastMoveReason: "CHG-12 downgrade",
         tags: "compliant",
         ready: "True",
       },
@@ -166,7 +180,7 @@ describe("landlord audit, history and explain", () => {
     const json = await landlord(withCluster(["history", TENANT, "-o", "json"]));
     expect(json.code).toBe(0);
     expect(JSON.parse(json.stdout)).toEqual([
-      { decision: `${TENANT}-0001`, requested: "2026-01-01T00:00:00Z", from: null, to: "pooled", trigger: "Policy", outcome: null, rule: null, approvedBy: null },
+      { decision: `${TENANT}-0001`, requested: "2026-01-01T00:00:00Z", from: null, to: "pooled", trigger: "Policy", outcome: null, rule: null, actor: null, reason: null },
       {
         decision: `${TENANT}-0002`,
         requested: "2026-02-01T00:00:00Z",
@@ -175,11 +189,12 @@ describe("landlord audit, history and explain", () => {
         trigger: "Policy",
         outcome: "Succeeded",
         rule: "tiers[namespace].demoteWhen.all",
-        approvedBy: "kubectl-annotate",
+        actor: "alice@example.com",
+        reason: "CHG-12 downgrade",
       },
     ]);
     const table = await landlord(withCluster(["history", TENANT]));
-    expect(table.stdout).toMatch(/^DECISION\s+REQUESTED\s+FROM\s+TO\s+TRIGGER\s+OUTCOME\s+RULE\s+APPROVED-BY\n/);
+    expect(table.stdout).toMatch(/^DECISION\s+REQUESTED\s+FROM\s+TO\s+TRIGGER\s+OUTCOME\s+RULE\s+ACTOR\s+REASON\n/);
     expect(table.stdout.indexOf(`${TENANT}-0001`)).toBeLessThan(table.stdout.indexOf(`${TENANT}-0002`));
   });
 
