@@ -76,7 +76,7 @@ describe("the personas", () => {
       ["requester", ["create", "tenantplacements.landlord.dev"], true],
       ["requester", ["patch", "tenantplacements.landlord.dev"], true],
       ["requester", ["delete", "tenantplacements.landlord.dev"], false],
-      ["requester", ["patch", "tenantplacements.landlord.dev/status"], false],
+      ["requester", ["patch", "tenantplacements.landlord.dev", "--subresource=status"], false],
       ["requester", ["create", "placementdecisions.landlord.dev"], false],
       ["requester", ["patch", "placementpolicies.landlord.dev"], false],
       ["approver", ["patch", "tenantplacements.landlord.dev"], true],
