@@ -107,7 +107,11 @@ describe("landlord audit, history and explain", () => {
         ],
       }),
     );
-    await kAsOperator(["patch", "pdec", `${TENANT}-0002`, "--subresource=status", "--type=merge", "-p", JSON.stringify({ status: { outcome: "Succeeded" } })]);
+    // Server-side apply, as the operator writes it: its role has no `get` on the status subresource, which `kubectl patch` reads first.
+    await kAsOperator(
+      ["apply", "--server-side", "--subresource=status", "--field-manager=landlord/status", "-f", "-"],
+      JSON.stringify({ apiVersion: "landlord.dev/v1alpha1", kind: "PlacementDecision", metadata: { name: `${TENANT}-0002` }, status: { outcome: "Succeeded" } }),
+    );
     const conditions = (tags: string) => [
       { type: "Ready", status: "True", reason: "Active", message: "served", lastTransitionTime: since },
       { type: "TagsCompliant", status: tags, reason: tags === "True" ? "Compliant" : "Drift", message: "checked", lastTransitionTime: since },
@@ -162,18 +166,18 @@ describe("landlord audit, history and explain", () => {
     const table = await landlord(withCluster(["audit", "--pool", POOL]));
     expect(table.code).toBe(0);
     const [header, ...lines] = table.stdout.trimEnd().split("\n");
-    expect(header?.split(/\s+/)).toEqual(["TENANT", "TIER", "TARGET", "POOL", "NAMESPACE", "PHASE", "REVENUE", "RECOMMENDATION", "LAST-MOVE", "TAGS", "READY"]);
+    expect(header?.split(/\s+/)).toEqual(["TENANT", "TIER", "TARGET", "POOL", "NAMESPACE", "PHASE", "REVENUE", "RECOMMENDATION", "LAST-MOVE", "BY", "REASON", "TAGS", "READY"]);
     expect(lines.map((l) => l.split(/\s+/)[0])).toEqual([TENANT, OTHER]);
 
     const csv = await landlord(withCluster(["audit", "-o", "csv", "--pool", POOL]));
     expect(csv.code).toBe(0);
     const records = csv.stdout.trimEnd().split("\n").map((line) => line.split(","));
-    expect(records[0]).toEqual(["TENANT", "TIER", "TARGET", "POOL", "NAMESPACE", "PHASE", "REVENUE", "RECOMMENDATION", "LAST-MOVE", "TAGS", "READY"]);
-    expect(records.slice(1).map((r) => [r[0], r[6], r[9]])).toEqual([
-      [TENANT, "26000", "compliant"],
-      [OTHER, "100", "drift"],
+    expect(records[0]).toEqual(["TENANT", "TIER", "TARGET", "POOL", "NAMESPACE", "PHASE", "REVENUE", "RECOMMENDATION", "LAST-MOVE", "BY", "REASON", "TAGS", "READY"]);
+    expect(records.slice(1).map((r) => [r[0], r[6], r[9], r[11]])).toEqual([
+      [TENANT, "26000", "alice@example.com", "compliant"],
+      [OTHER, "100", "", "drift"],
     ]);
-    expect(records.every((r) => r.length === 11)).toBe(true);
+    expect(records.every((r) => r.length === 13)).toBe(true);
   });
 
   it("history lists the tenant's decisions in order", async () => {
