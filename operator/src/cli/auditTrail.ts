@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { DNS_LABEL, TENANT_LABEL } from "../api/v1alpha1/index.ts";
-import { decisionDigest, verifyChain, type ChainHead, type ChainRecord, type ChainResult } from "../audit/chain.ts";
+import { canonicalJson, decisionDigest, verifyChain, type ChainHead, type ChainRecord, type ChainResult } from "../audit/chain.ts";
 import { connect, listAll, type DecisionObject, type TenantObject } from "./clusterClient.ts";
 import { UsageError } from "./errors.ts";
 import { sortDecisions } from "./history.ts";
@@ -109,6 +109,9 @@ export function exportLines(tenants: readonly TenantObject[], decisions: readonl
   return lines;
 }
 
+/** The fields of an export line that repeat the spec's, for readers that do not parse the spec. */
+const SPEC_COPIES = ["requestedAt", "actor", "reason", "trigger", "from", "to", "rule", "signals", "policy", "approval", "previous"] as const;
+
 /**
  * Checks an exported file offline: every line's digest against its content, the links between
  * consecutive lines of a tenant, and the newest line against the head recorded at export. The
@@ -132,6 +135,14 @@ export function verifyExport(text: string): ChainResult[] {
   });
   const results: ChainResult[] = [];
   for (const [tenant, group] of [...groupByTenant(lines, (l) => l.tenant)].sort(([a], [b]) => a.localeCompare(b))) {
+    // The readable fields are copies of the spec, which the digest covers: an edit of a copy is an edit too.
+    const edited = group.flatMap((line) =>
+      SPEC_COPIES.filter((key) => canonicalJson(line[key] ?? null) !== canonicalJson(line.spec[key] ?? null)).map((key) => ({
+        tenant,
+        decision: line.decision,
+        problem: `was edited in the export: its ${key} says ${JSON.stringify(line[key] ?? null)}, the spec the digest covers says ${JSON.stringify(line.spec[key] ?? null)}`,
+      })),
+    );
     const heads = new Set(group.map((l) => JSON.stringify(l.chainHead ?? null)));
     const head = JSON.parse([...heads][0] ?? "null") as ChainHead | null;
     const result = verifyChain(
@@ -140,6 +151,7 @@ export function verifyExport(text: string): ChainResult[] {
       head,
       { anchored: true },
     );
+    result.breaks.unshift(...edited);
     if (heads.size > 1) result.breaks.push({ tenant, decision: group[0]?.decision ?? "", problem: "its lines name different chain heads: lines of two exports were mixed, or one was edited" });
     results.push(result);
   }

@@ -106,6 +106,9 @@ describe("the decision hash chain", () => {
     tampered.spec.actor = "mallory";
     const withTamper = [lines[0], tampered, lines[2], lines[3]].map((l) => JSON.stringify(l)).join("\n");
     expect(verifyExport(withTamper)[0]?.breaks.map((b) => b.decision)).toContain("acme-0002");
+    // A readable copy edited, the spec left alone: the copy is checked against the spec.
+    const copyEdited = [lines[0], { ...lines[1], actor: "mallory" }, lines[2], lines[3]].map((l) => JSON.stringify(l)).join("\n");
+    expect(verifyExport(copyEdited)[0]?.breaks).toEqual([{ tenant: "acme", decision: "acme-0002", problem: 'was edited in the export: its actor says "mallory", the spec the digest covers says "alice"' }]);
     expect(verifyExport([lines[0], lines[2], lines[3]].map((l) => JSON.stringify(l)).join("\n"))[0]?.breaks[0]?.problem).toBe("links to acme-0002, which is missing: it was deleted");
     expect(verifyExport(lines.slice(0, 3).map((l) => JSON.stringify(l)).join("\n"))[0]?.breaks[0]?.problem).toMatch(/acme's status but is missing/);
   });
