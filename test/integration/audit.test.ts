@@ -126,8 +126,9 @@ describe("the audit trail", () => {
     const name = `${run}-globex`;
     await awaitingDemotion(name);
     // The client claims to be someone else twice over: a field manager, and a stamp of its own.
-    await k(["annotate", "tp", name, "landlord.dev/approve-tier=pooled", "landlord.dev/approve-reason=CHG-1042 contract downgraded to the standard plan", "landlord.dev/approved-by=ceo", "--field-manager=ceo-says-so", ...ALICE]);
-    expect((await getTenant(name)).metadata.annotations?.["landlord.dev/approved-by"]).toBe("alice");
+    // The object as the API server stored it (the operator may consume the approval right after).
+    const stored = JSON.parse(await k(["annotate", "tp", name, "landlord.dev/approve-tier=pooled", "landlord.dev/approve-reason=CHG-1042 contract downgraded to the standard plan", "landlord.dev/approved-by=ceo", "--field-manager=ceo-says-so", "-o", "json", ...ALICE])) as Tenant;
+    expect(stored.metadata.annotations?.["landlord.dev/approved-by"]).toBe("alice");
     await waitFor(name, active("pooled"), "demoted to the pool");
     const move = (await decisions(name)).at(-1);
     expect(move?.spec).toMatchObject({ from: "namespace", to: "pooled", trigger: "Manual", actor: "alice", reason: "CHG-1042 contract downgraded to the standard plan", approval: { annotation: "pooled" } });
@@ -187,6 +188,8 @@ describe("the audit trail", () => {
     expect(refused).toContain(`PlacementDecision ${first.metadata.name} is part of the audit trail: only members of landlord-retention may delete decisions; root-admin is not one`);
     // The suite's own admin kubeconfig (system:masters) is refused too.
     expect(await kFails(["delete", "pdec", first.metadata.name])).toContain("only members of landlord-retention may delete decisions; landlord-admin is not one");
+    // Deleting the CRD would take every decision with it, past any per-object check.
+    expect(await kFails(["delete", "crd", "placementdecisions.landlord.dev", "--dry-run=server", ...ADMIN])).toContain("the PlacementDecision CRD holds the audit trail: only members of landlord-retention may delete decisions; root-admin is not one");
     const fake = { apiVersion: "landlord.dev/v1alpha1", kind: "PlacementDecision", metadata: { name: `${name}-0099` }, spec: { tenant: name, to: "account", trigger: "Manual", requestedAt: new Date().toISOString() } };
     expect(await kFails(["create", "-f", "-", ...ADMIN], JSON.stringify(fake))).toContain("only the Landlord operator records or updates them, not root-admin");
     expect(await kFails(["patch", "pdec", first.metadata.name, "--subresource=status", "--type=merge", "-p", '{"status":{"outcome":"Failed"}}', ...ADMIN])).toContain("only the Landlord operator records or updates them");

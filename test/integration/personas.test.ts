@@ -129,8 +129,8 @@ describe("the personas", () => {
     });
 
     it("an approver approves, and may edit nothing privileged", async () => {
-      await patch(shared, { metadata: { annotations: { "landlord.dev/approve-tier": "namespace", "landlord.dev/approve-reason": "CHG-77" } } }, PEOPLE.approver);
-      expect((await kJson<{ metadata: { annotations: Record<string, string> } }>(["get", "tp", shared])).metadata.annotations["landlord.dev/approved-by"]).toBe("alice");
+      const approved = JSON.parse(await patch(shared, { metadata: { annotations: { "landlord.dev/approve-tier": "namespace", "landlord.dev/approve-reason": "CHG-77" } } }, [...PEOPLE.approver, "-o", "json"])) as { metadata: { annotations: Record<string, string> } };
+      expect(approved.metadata.annotations["landlord.dev/approved-by"]).toBe("alice");
       expect(await patchFails(shared, { spec: { tier: { mode: "Pinned", pinned: "account" } } }, PEOPLE.approver)).toMatch(/may set spec\.tier .*alice is not one/);
       // Withdrawing an approval is an approver's act too.
       await patch(shared, { metadata: { annotations: { "landlord.dev/approve-tier": null } } }, PEOPLE.approver);
