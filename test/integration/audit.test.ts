@@ -267,5 +267,14 @@ describe("the audit trail", () => {
     const result = await landlord(["audit", "verify", "--tenant", name]);
     expect(result.code).toBe(1);
     expect(result.stdout).toContain(`BROKEN ${only.metadata.name} is the chain head in TenantPlacement ${name}'s status but is missing: it was deleted`);
+    // The next decision continues from the head the status recorded: its number is not reused, and
+    // the gap stays visible.
+    await k(["patch", "tp", name, "--type=merge", "-p", JSON.stringify({ metadata: { annotations: { "landlord.dev/tier-reason": "INC-9 back to the pool" } }, spec: { tier: { mode: "Pinned", pinned: "pooled" } } }), ...CAROL]);
+    await waitFor(name, active("pooled"), "pinned back to the pool");
+    const [next] = await decisions(name);
+    expect(next?.metadata.name).toBe(`${name}-0002`);
+    expect(next?.spec).toMatchObject({ trigger: "Pinned", actor: "carol", reason: "INC-9 back to the pool", previous: { name: only.metadata.name } });
+    const after = await landlord(["audit", "verify", "--tenant", name]);
+    expect(after.stdout).toContain(`BROKEN ${name}-0002 links to ${only.metadata.name}, which is missing: it was deleted`);
   });
 });
