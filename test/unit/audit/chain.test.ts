@@ -1,7 +1,8 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { canonicalJson, decisionDigest, verifyChain, type ChainRecord } from "../../../operator/src/audit/chain.ts";
 import { exportLines, formatVerification, parseSince, verifyCluster, verifyExport } from "../../../operator/src/cli/auditTrail.ts";
 import type { DecisionObject, TenantObject } from "../../../operator/src/cli/clusterClient.ts";
+import { main } from "../../../operator/src/cli/main.ts";
 
 /** A tenant's chain as the operator records it: each spec links the digest of the one before. */
 function chain(tenant: string, count: number): DecisionObject[] {
@@ -118,5 +119,31 @@ describe("the decision hash chain", () => {
     expect(() => verifyExport('{"tenant":"acme"}')).toThrow(/line 1 lacks tenant, decision, digest or spec/);
     expect(() => parseSince("yesterday")).toThrow('--since "yesterday" is not a date: use 2026-01-31 or 2026-01-31T12:00:00Z');
     expect(parseSince("2026-01-31")).toBe(Date.parse("2026-01-31T00:00:00Z"));
+  });
+});
+
+describe("landlord audit verify and export, bad input", () => {
+  const run = async (args: string[]): Promise<{ code: number; stderr: string }> => {
+    let stderr = "";
+    const spy = vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => {
+      stderr += String(chunk);
+      return true;
+    });
+    try {
+      return { code: await main(args), stderr };
+    } finally {
+      spy.mockRestore();
+    }
+  };
+
+  it.each([
+    [["audit", "export", "-o", "csv"], 'landlord audit: -o must be jsonl (one decision per line), got "csv"\n'],
+    [["audit", "export", "--since", "last week"], 'landlord audit: --since "last week" is not a date: use 2026-01-31 or 2026-01-31T12:00:00Z\n'],
+    [["audit", "verify", "--tenant", "Not_A_Tenant"], 'landlord audit: --tenant "Not_A_Tenant" is not a tenant id (a DNS-1123 label such as acme)\n'],
+    [["audit", "verify", "acme"], 'landlord audit: audit verify takes no arguments, got "acme"\n'],
+    [["audit", "verify", "--file", "/nonexistent/decisions.jsonl"], expect.stringMatching(/^landlord audit: cannot read \/nonexistent\/decisions\.jsonl: ENOENT/)],
+  ])("%j → one line, exit 2", async (args, message) => {
+    const result = await run(args);
+    expect(result).toEqual({ code: 2, stderr: message });
   });
 });
