@@ -312,6 +312,16 @@ describe("the Helm chart", () => {
       expect(one(single, "Role", "landlord").rules).toBeNull();
       expect(single.some((m) => m.metadata.name === "landlord-namespace-guard")).toBe(false);
     });
+
+    it("drops the actor stamp for clusters without MutatingAdmissionPolicy, and every admission policy when asked", async () => {
+      const noStamp = await render(["--set", "admission.stampActor=false"]);
+      expect(noStamp.some((m) => m.kind.startsWith("MutatingAdmissionPolicy"))).toBe(false);
+      // The validating policy still refuses a stamp that is not the requester's: clients must state themselves.
+      expect(JSON.stringify(one(noStamp, "ValidatingAdmissionPolicy", "landlord-tenant-writes").spec.validations)).toContain("variables.approvedBy == request.userInfo.username");
+      const none = await render(["--set", "admission.enabled=false", "--set", "admission.personaRoles=false"]);
+      expect(none.filter((m) => m.kind.includes("AdmissionPolicy")).map((m) => m.metadata.name).sort()).toEqual(["landlord-namespace-guard", "landlord-namespace-guard"]);
+      expect(none.filter((m) => m.kind === "ClusterRole").map((m) => m.metadata.name)).toEqual(["landlord"]);
+    });
   });
 
   describe("refuses bad values with a message naming the value and what is allowed", () => {
