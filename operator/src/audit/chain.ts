@@ -126,7 +126,10 @@ export function verifyChain(tenant: string, input: readonly ChainRecord[], head:
     if (last) notes.push(`TenantPlacement ${tenant} has no status.decisionHead yet (recorded before the chain existed)`);
   } else if (!last || head.name !== last.name) {
     if (!names.has(head.name)) broken(head.name, `is the chain head in TenantPlacement ${tenant}'s status but is missing: it was deleted`);
-    else broken(last?.name ?? head.name, `is newer than the chain head ${head.name} in TenantPlacement ${tenant}'s status: it was not recorded by the operator`);
+    else {
+      const open = last?.outcome === undefined ? " (or its move started a moment ago, before the operator wrote the new head: verify again)" : "";
+      broken(last?.name ?? head.name, `is newer than the chain head ${head.name} in TenantPlacement ${tenant}'s status: it was not recorded by the operator${open}`);
+    }
   } else if (head.digest !== digests.get(last.name)) {
     broken(last.name, `was altered: the chain head in TenantPlacement ${tenant}'s status says ${short(head.digest)}, it now hashes to ${short(digests.get(last.name) as string)}`);
   }
