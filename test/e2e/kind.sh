@@ -55,6 +55,11 @@ helm lint --strict charts/landlord
 helm upgrade --install landlord charts/landlord \
   --namespace "$NAMESPACE" --create-namespace \
   --set image.repository="${IMAGE%:*}" --set image.tag="${IMAGE##*:}" --set image.pullPolicy=Never \
+  `# kind's admin (group kubeadm:cluster-admins, or system:masters before 1.29) plays the platform` \
+  `# admin, approver and reporter: the examples pin tenants, set admins and report signals.` \
+  --set-json 'admission.platformAdminGroups=["landlord-platform-admins","kubeadm:cluster-admins","system:masters"]' \
+  --set-json 'admission.approverGroups=["landlord-approvers","kubeadm:cluster-admins","system:masters"]' \
+  --set-json 'admission.reporters=[{"signals":["*"],"groups":["landlord-reporters","kubeadm:cluster-admins","system:masters"]}]' \
   --wait --timeout 5m
 kubectl -n "$NAMESPACE" rollout status deployment/landlord --timeout=180s
 

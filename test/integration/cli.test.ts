@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cluster, k } from "./cluster.ts";
+import { cluster, k, kAsOperator } from "./cluster.ts";
 
 /**
  * The read-only CLI commands (audit, history, explain) run as a user runs them, against objects
@@ -87,15 +87,31 @@ describe("landlord audit, history and explain", () => {
           },
           tenantManifest(TENANT, 26000),
           tenantManifest(OTHER, 100),
+        ],
+      }),
+    );
+    // Decisions are the operator's to record (the chart's admission policy): written with its identity.
+    await kAsOperator(
+      ["create", "-f", "-"],
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "List",
+        items: [
           decisionManifest(`${TENANT}-0001`, undefined, "pooled", "2026-01-01T00:00:00Z"),
           decisionManifest(`${TENANT}-0002`, "namespace", "pooled", "2026-02-01T00:00:00Z", {
             rule: "tiers[namespace].demoteWhen.all",
-            approval: { annotation: "pooled", fieldManager: "kubectl-annotate" },
+            approval: { annotation: "pooled" },
+            actor: "alice@example.com",
+            reason: "CHG-12 downgrade",
           }),
         ],
       }),
     );
-    await k(["patch", "pdec", `${TENANT}-0002`, "--subresource=status", "--type=merge", "-p", JSON.stringify({ status: { outcome: "Succeeded" } })]);
+    // Server-side apply, as the operator writes it: its role has no `get` on the status subresource, which `kubectl patch` reads first.
+    await kAsOperator(
+      ["apply", "--server-side", "--subresource=status", "--field-manager=landlord/status", "-f", "-"],
+      JSON.stringify({ apiVersion: "landlord.dev/v1alpha1", kind: "PlacementDecision", metadata: { name: `${TENANT}-0002` }, status: { outcome: "Succeeded" } }),
+    );
     const conditions = (tags: string) => [
       { type: "Ready", status: "True", reason: "Active", message: "served", lastTransitionTime: since },
       { type: "TagsCompliant", status: tags, reason: tags === "True" ? "Compliant" : "Drift", message: "checked", lastTransitionTime: since },
@@ -115,7 +131,7 @@ describe("landlord audit, history and explain", () => {
 
   afterAll(async () => {
     await k(["delete", "tp", TENANT, OTHER, "--ignore-not-found", "--wait=false"]).catch(() => undefined);
-    await k(["delete", "pdec", `${TENANT}-0001`, `${TENANT}-0002`, "--ignore-not-found"]).catch(() => undefined);
+    await k(["delete", "pdec", `${TENANT}-0001`, `${TENANT}-0002`, "--ignore-not-found", "--as=it-cleanup", "--as-group=system:masters", "--as-group=landlord-retention"]).catch(() => undefined);
     await k(["delete", "ppol", POLICY, "--ignore-not-found"]).catch(() => undefined);
   });
 
@@ -135,6 +151,8 @@ describe("landlord audit, history and explain", () => {
         revenue: 26000,
         recommendation: "namespace",
         lastMove: "2026-02-01T00:00:00Z",
+        lastMoveBy: "alice@example.com",
+        lastMoveReason: "CHG-12 downgrade",
         tags: "compliant",
         ready: "True",
       },
@@ -148,25 +166,25 @@ describe("landlord audit, history and explain", () => {
     const table = await landlord(withCluster(["audit", "--pool", POOL]));
     expect(table.code).toBe(0);
     const [header, ...lines] = table.stdout.trimEnd().split("\n");
-    expect(header?.split(/\s+/)).toEqual(["TENANT", "TIER", "TARGET", "POOL", "NAMESPACE", "PHASE", "REVENUE", "RECOMMENDATION", "LAST-MOVE", "TAGS", "READY"]);
+    expect(header?.split(/\s+/)).toEqual(["TENANT", "TIER", "TARGET", "POOL", "NAMESPACE", "PHASE", "REVENUE", "RECOMMENDATION", "LAST-MOVE", "BY", "REASON", "TAGS", "READY"]);
     expect(lines.map((l) => l.split(/\s+/)[0])).toEqual([TENANT, OTHER]);
 
     const csv = await landlord(withCluster(["audit", "-o", "csv", "--pool", POOL]));
     expect(csv.code).toBe(0);
     const records = csv.stdout.trimEnd().split("\n").map((line) => line.split(","));
-    expect(records[0]).toEqual(["TENANT", "TIER", "TARGET", "POOL", "NAMESPACE", "PHASE", "REVENUE", "RECOMMENDATION", "LAST-MOVE", "TAGS", "READY"]);
-    expect(records.slice(1).map((r) => [r[0], r[6], r[9]])).toEqual([
-      [TENANT, "26000", "compliant"],
-      [OTHER, "100", "drift"],
+    expect(records[0]).toEqual(["TENANT", "TIER", "TARGET", "POOL", "NAMESPACE", "PHASE", "REVENUE", "RECOMMENDATION", "LAST-MOVE", "BY", "REASON", "TAGS", "READY"]);
+    expect(records.slice(1).map((r) => [r[0], r[6], r[9], r[11]])).toEqual([
+      [TENANT, "26000", "alice@example.com", "compliant"],
+      [OTHER, "100", "", "drift"],
     ]);
-    expect(records.every((r) => r.length === 11)).toBe(true);
+    expect(records.every((r) => r.length === 13)).toBe(true);
   });
 
   it("history lists the tenant's decisions in order", async () => {
     const json = await landlord(withCluster(["history", TENANT, "-o", "json"]));
     expect(json.code).toBe(0);
     expect(JSON.parse(json.stdout)).toEqual([
-      { decision: `${TENANT}-0001`, requested: "2026-01-01T00:00:00Z", from: null, to: "pooled", trigger: "Policy", outcome: null, rule: null, approvedBy: null },
+      { decision: `${TENANT}-0001`, requested: "2026-01-01T00:00:00Z", from: null, to: "pooled", trigger: "Policy", outcome: null, rule: null, actor: null, reason: null },
       {
         decision: `${TENANT}-0002`,
         requested: "2026-02-01T00:00:00Z",
@@ -175,11 +193,12 @@ describe("landlord audit, history and explain", () => {
         trigger: "Policy",
         outcome: "Succeeded",
         rule: "tiers[namespace].demoteWhen.all",
-        approvedBy: "kubectl-annotate",
+        actor: "alice@example.com",
+        reason: "CHG-12 downgrade",
       },
     ]);
     const table = await landlord(withCluster(["history", TENANT]));
-    expect(table.stdout).toMatch(/^DECISION\s+REQUESTED\s+FROM\s+TO\s+TRIGGER\s+OUTCOME\s+RULE\s+APPROVED-BY\n/);
+    expect(table.stdout).toMatch(/^DECISION\s+REQUESTED\s+FROM\s+TO\s+TRIGGER\s+OUTCOME\s+RULE\s+ACTOR\s+REASON\n/);
     expect(table.stdout.indexOf(`${TENANT}-0001`)).toBeLessThan(table.stdout.indexOf(`${TENANT}-0002`));
   });
 

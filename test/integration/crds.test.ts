@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { examplesDir } from "../../operator/src/local/paths.ts";
 import { invalidSpecs } from "../fixtures/invalid-specs.ts";
-import { k, kFails, kJson } from "./cluster.ts";
+import { k, kAsOperator, kFails, kJson } from "./cluster.ts";
 
 describe("the Landlord CRDs on a real API server", () => {
   // The examples would otherwise be placed by the operator tests that share this cluster.
@@ -94,9 +94,10 @@ describe("the Landlord CRDs on a real API server", () => {
         requestedAt: new Date().toISOString(),
       },
     };
-    await k(["create", "-f", "-"], JSON.stringify(decision));
+    // Created as the operator: the chart's admission policy lets nobody else record decisions.
+    await kAsOperator(["create", "-f", "-"], JSON.stringify(decision));
     const stderr = await kFails(["patch", "pdec", name, "--type=merge", "-p", JSON.stringify({ spec: { to: "account" } })]);
     expect(stderr).toMatch(/immutable/);
-    await k(["delete", "pdec", name]);
+    await k(["delete", "pdec", name, "--as=it-cleanup", "--as-group=system:masters", "--as-group=landlord-retention"]);
   });
 });

@@ -93,7 +93,8 @@ function tenant(name: string, revenue: number, extra: Record<string, unknown> = 
   return {
     apiVersion: "landlord.dev/v1alpha1",
     kind: "TenantPlacement",
-    metadata: { name },
+    // A tier other than the default is a manual choice: the chart's admission policy wants its reason.
+    metadata: { name, ...(extra.tier ? { annotations: { "landlord.dev/tier-reason": `test ${name}` } } : {}) },
     spec: { tenantId: name, costCenter: "cc-42", pool: POOL, policyRef: POLICY, tags: { team: "data" }, reportedSignals: { monthlyRevenueUSD: revenue }, ...extra },
   };
 }
@@ -240,7 +241,7 @@ describe("the database and account tiers (plan provisioner)", () => {
     expect(open?.status?.error).toContain("relation orders is locked");
 
     // Signals dipping mid-move do not call a move off (no flapping); a pin does, and the planned stack goes.
-    await k(["patch", "tp", name, "--type=merge", "-p", JSON.stringify({ spec: { tier: { mode: "Pinned", pinned: "pooled" } } })]);
+    await k(["patch", "tp", name, "--type=merge", "-p", JSON.stringify({ metadata: { annotations: { "landlord.dev/tier-reason": "call the move off" } }, spec: { tier: { mode: "Pinned", pinned: "pooled" } } })]);
     const back = await waitFor(name, (t) => t.status?.phase === "Active" && !t.status.stacks, "back in the pool, stack released");
     expect(back.status?.tier).toBe("pooled");
     expect((await decisions(name)).at(-1)?.status?.outcome).toBe("RolledBack");

@@ -10,6 +10,7 @@ import { HELM_TOOL } from "../../operator/src/local/helmTool.ts";
 import { PROMETHEUS_TOOL } from "../../operator/src/local/prometheusTool.ts";
 import { installCrds, kubectl, type KubectlTarget } from "../../operator/src/local/kubectl.ts";
 import { crdsDir, projectRoot } from "../../operator/src/local/paths.ts";
+import { TEST_ADMISSION } from "./admissionValues.ts";
 import type { ClusterInfo, OperatorIdentity } from "./cluster.ts";
 
 /**
@@ -70,13 +71,17 @@ function run(file: string, args: string[]): Promise<string> {
 /**
  * Renders the chart as a user would install it and applies everything but the CRDs (installed above
  * from crds/, which the chart's copy must equal) server-side as the admin: namespace, ServiceAccount,
- * ClusterRole, Roles, bindings, admission policy, Service, PDB and the Deployment (stored only: no
- * kubelet runs it). Then asks the TokenRequest API for a token of the ServiceAccount.
+ * ClusterRoles (the operator's and the personas'), Roles, bindings, the admission policies (the
+ * namespace guard, the actor stamp, tenant writes, decisions, reserved labels; values in
+ * admissionValues.ts), Service, PDB and the Deployment (stored only: no kubelet runs it). Then asks
+ * the TokenRequest API for a token of the ServiceAccount.
  */
 async function installOperatorIdentity(options: { helm: string; admin: KubectlTarget; dir: string }): Promise<OperatorIdentity> {
   const { helm, admin, dir } = options;
   const { release, namespace, tokenSecret } = OPERATOR_RELEASE;
-  const manifests = await run(helm, ["template", release, join(projectRoot, "charts", "landlord"), "--namespace", namespace, "--set", `prometheus.tokenSecret=${tokenSecret}`]);
+  const values = join(dir, "chart-values.yaml");
+  writeFileSync(values, stringifyYaml({ admission: TEST_ADMISSION }));
+  const manifests = await run(helm, ["template", release, join(projectRoot, "charts", "landlord"), "--namespace", namespace, "--set", `prometheus.tokenSecret=${tokenSecret}`, "-f", values]);
   const rendered = join(dir, "chart-rendered.yaml");
   writeFileSync(rendered, manifests);
   await kubectl(admin, ["create", "namespace", namespace]);

@@ -156,6 +156,21 @@ describe("the Helm chart", () => {
           "ServiceAccount/landlord",
           "ValidatingAdmissionPolicy/landlord-namespace-guard",
           "ValidatingAdmissionPolicyBinding/landlord-namespace-guard",
+          // admission-policies.yaml: the actor stamp, tenant writes, decisions, reserved labels.
+          "MutatingAdmissionPolicy/landlord-stamp-actor",
+          "MutatingAdmissionPolicyBinding/landlord-stamp-actor",
+          "ValidatingAdmissionPolicy/landlord-tenant-writes",
+          "ValidatingAdmissionPolicyBinding/landlord-tenant-writes",
+          "ValidatingAdmissionPolicy/landlord-decisions",
+          "ValidatingAdmissionPolicyBinding/landlord-decisions",
+          "ValidatingAdmissionPolicy/landlord-reserved-labels",
+          "ValidatingAdmissionPolicyBinding/landlord-reserved-labels",
+          // persona-roles.yaml.
+          "ClusterRole/landlord-viewer",
+          "ClusterRole/landlord-tenant-requester",
+          "ClusterRole/landlord-approver",
+          "ClusterRole/landlord-approve-tenants",
+          "ClusterRole/landlord-reporter",
         ].sort(),
       );
       // The CRDs come from crds/ (helm installs them first and never deletes them).
@@ -205,7 +220,7 @@ describe("the Helm chart", () => {
     });
 
     it("grants exactly the operator's rules: no wildcards, no Secrets cluster-wide, bind only on admin", () => {
-      expect(one(manifests, "ClusterRole").rules).toEqual(CLUSTER_RULES);
+      expect(one(manifests, "ClusterRole", "landlord").rules).toEqual(CLUSTER_RULES);
       for (const role of manifests.filter((m) => m.kind === "ClusterRole" || m.kind === "Role")) {
         for (const rule of role.rules ?? []) {
           for (const field of ["apiGroups", "resources", "verbs", "resourceNames"]) expect(rule[field] ?? [], `${role.kind}/${role.metadata.name}`).not.toContain("*");
@@ -221,16 +236,16 @@ describe("the Helm chart", () => {
       const events = one(manifests, "Role", "landlord-events");
       expect(events.metadata.namespace).toBe("default");
       expect(events.rules).toEqual([{ apiGroups: [""], resources: ["events"], verbs: ["create"] }]);
-      for (const binding of manifests.filter((m) => m.kind.endsWith("Binding") && m.kind !== "ValidatingAdmissionPolicyBinding")) {
+      for (const binding of manifests.filter((m) => m.kind.endsWith("Binding") && !m.kind.endsWith("AdmissionPolicyBinding"))) {
         expect(binding.subjects).toEqual([{ kind: "ServiceAccount", name: "landlord", namespace: "landlord-system" }]);
       }
     });
 
     it("guards namespaces for the operator's ServiceAccount only", () => {
-      const policy = one(manifests, "ValidatingAdmissionPolicy");
+      const policy = one(manifests, "ValidatingAdmissionPolicy", "landlord-namespace-guard");
       expect(policy.spec.matchConditions).toEqual([{ name: "is-the-landlord-operator", expression: 'request.userInfo.username == "system:serviceaccount:landlord-system:landlord"' }]);
       expect(policy.spec.failurePolicy).toBe("Fail");
-      expect(one(manifests, "ValidatingAdmissionPolicyBinding").spec).toEqual({ policyName: "landlord-namespace-guard", validationActions: ["Deny"] });
+      expect(one(manifests, "ValidatingAdmissionPolicyBinding", "landlord-namespace-guard").spec).toEqual({ policyName: "landlord-namespace-guard", validationActions: ["Deny"] });
     });
   });
 
@@ -297,7 +312,17 @@ describe("the Helm chart", () => {
       const single = await render(["--set", "replicaCount=1", "--set", "leaderElection.enabled=false", "--set", "rbac.namespaceGuard=false"]);
       expect(one(single, "Deployment").spec.template.spec.containers[0].args).not.toContain("--leader-elect");
       expect(one(single, "Role", "landlord").rules).toBeNull();
-      expect(single.some((m) => m.kind === "ValidatingAdmissionPolicy")).toBe(false);
+      expect(single.some((m) => m.metadata.name === "landlord-namespace-guard")).toBe(false);
+    });
+
+    it("drops the actor stamp for clusters without MutatingAdmissionPolicy, and every admission policy when asked", async () => {
+      const noStamp = await render(["--set", "admission.stampActor=false"]);
+      expect(noStamp.some((m) => m.kind.startsWith("MutatingAdmissionPolicy"))).toBe(false);
+      // The validating policy still refuses a stamp that is not the requester's: clients must state themselves.
+      expect(JSON.stringify(one(noStamp, "ValidatingAdmissionPolicy", "landlord-tenant-writes").spec.validations)).toContain("variables.approvedBy == request.userInfo.username");
+      const none = await render(["--set", "admission.enabled=false", "--set", "admission.personaRoles=false"]);
+      expect(none.filter((m) => m.kind.includes("AdmissionPolicy")).map((m) => m.metadata.name).sort()).toEqual(["landlord-namespace-guard", "landlord-namespace-guard"]);
+      expect(none.filter((m) => m.kind === "ClusterRole").map((m) => m.metadata.name)).toEqual(["landlord"]);
     });
   });
 
@@ -318,6 +343,8 @@ describe("the Helm chart", () => {
       ["two replicas without leader election", ["--set", "leaderElection.enabled=false"], /replicaCount is 2 but leaderElection\.enabled is false: every replica would reconcile.*Set leaderElection\.enabled=true, or replicaCount=1/],
       ["the pulumi provisioner without a backend", ["--set", "operator.provisioner=pulumi"], /pulumi\.backendUrl is empty.*Set pulumi\.backendUrl \(e\.g\. s3:\/\/my-bucket\/landlord\)/],
       ["one port for metrics and health", ["--set", "metrics.port=8081"], /metrics\.port and health\.port are both 8081/],
+      ["a reporter ServiceAccount without its namespace", ["--set-json", 'admission.reporters=[{"signals":["monthlyRevenueUSD"],"serviceAccounts":["billing"]}]'], /at '\/admission\/reporters\/0\/serviceAccounts\/0': 'billing' does not match pattern/],
+      ["a group name that would break out of a CEL string", ["--set-json", `admission.approverGroups=["x', 'y"]`], /at '\/admission\/approverGroups\/0': .* does not match pattern/],
       ["a rule duration Prometheus would refuse", ["--set", "metrics.prometheusRule.stuckMoveFor=1.5h"], /at '\/metrics\/prometheusRule\/stuckMoveFor': '1\.5h' does not match pattern/],
     ];
     it.each(cases)("%s", async (_what, args, message) => {
@@ -348,7 +375,9 @@ describe("the Helm chart", () => {
     });
 
     it("installs with helm install and the non-default values, ServiceMonitor and PrometheusRule included", async () => {
-      const out = await helmOk(["install", release, chart, "--namespace", namespace, "--create-namespace", "--kubeconfig", cluster().kubeconfig, "-f", valuesFile("custom-install", CUSTOM)]);
+      // Without the admission policies: a second release's would exempt only its own ServiceAccount,
+      // and refuse the suite's operator (one Landlord per cluster: its CRDs are cluster-wide anyway).
+      const out = await helmOk(["install", release, chart, "--namespace", namespace, "--create-namespace", "--kubeconfig", cluster().kubeconfig, "-f", valuesFile("custom-install", CUSTOM), "--set", "admission.enabled=false"]);
       expect(out).toMatch(/STATUS: deployed/);
       expect(out).toMatch(/Landlord 0\.1\.0 is installed in namespace/);
       const installed = await kJson<{ items: Manifest[] }>(["get", "deployment,serviceaccount,role,rolebinding,service,poddisruptionbudget,servicemonitor,prometheusrule", "-n", namespace, "-l", `app.kubernetes.io/instance=${release}`]);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cluster, eventually, k, kJson } from "./cluster.ts";
+import { cluster, eventually, k, kAsOperator, kJson } from "./cluster.ts";
 import { auditedWrites, writeDelta } from "../apiserverWrites.ts";
 import { auditLogPath } from "../../operator/src/local/controlPlane.ts";
 import { startOperatorProcess, type OperatorProcess } from "./operatorProcess.ts";
@@ -35,10 +35,15 @@ function tenantManifest(name: string, extra: Record<string, unknown> = {}): Reco
   return {
     apiVersion: "landlord.dev/v1alpha1",
     kind: "TenantPlacement",
-    metadata: { name },
+    // A tier other than the default is a manual choice: the admission policy wants its reason.
+    metadata: { name, ...(extra.tier ? { annotations: { "landlord.dev/tier-reason": `test ${name}` } } : {}) },
     spec: { tenantId: name, costCenter: "cc-7", pool: POOL, tags: { team: "it" }, ...extra },
   };
 }
+
+/** A spec.tier change as a person makes it: with the reason the chart's admission policy requires. */
+const tierPatch = (tier: Record<string, unknown>, reason: string): string =>
+  JSON.stringify({ metadata: { annotations: { "landlord.dev/tier-reason": reason } }, spec: { tier } });
 
 const apply = (objects: Record<string, unknown>[]): Promise<string> =>
   k(["apply", "--server-side", "--field-manager=it", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: objects }));
@@ -123,7 +128,7 @@ describe("the placement operator", () => {
     await apply([tenantManifest(name, { admins: [{ kind: "Group", name: "pin-admins" }] })]);
     await waitFor(name, (t) => t.status?.tier === "pooled", "pooled");
 
-    await k(["patch", "tp", name, "--type=merge", "-p", JSON.stringify({ spec: { tier: { mode: "Pinned", pinned: "namespace" } } })]);
+    await k(["patch", "tp", name, "--type=merge", "-p", tierPatch({ mode: "Pinned", pinned: "namespace" }, "pin 1 to namespace")]);
     const moved = await waitFor(name, (t) => t.status?.tier === "namespace" && t.status.phase === "Active", "served from its namespace");
     const namespace = `tenant-${name}`;
     expect(moved.status?.namespace).toBe(namespace);
@@ -158,7 +163,7 @@ describe("the placement operator", () => {
     expect(events).toContain("Promoting");
 
     // And back to the pool: seated first, then the namespace is deleted.
-    await k(["patch", "tp", name, "--type=merge", "-p", JSON.stringify({ spec: { tier: { mode: "Pinned", pinned: "pooled" } } })]);
+    await k(["patch", "tp", name, "--type=merge", "-p", tierPatch({ mode: "Pinned", pinned: "pooled" }, "pin 2 to pooled")]);
     await waitFor(name, (t) => t.status?.tier === "pooled" && t.status.phase === "Active", "back in the pool");
     await eventually(async () => ((await k(["get", "namespace", namespace, "--ignore-not-found", "-o", "name"])).trim() === "" ? true : undefined), {
       what: `namespace ${namespace} to be deleted`,
@@ -190,7 +195,9 @@ describe("the placement operator", () => {
     await k(["delete", "resourcequota", "landlord-quota", "-n", namespace]);
     await eventually(async () => ((await k(["get", "resourcequota", "landlord-quota", "-n", namespace, "-o", "name"])).trim() || undefined), { what: "the quota to be restored" });
 
-    await k(["label", "namespace", namespace, "--overwrite", "landlord.dev/cost-center=stolen"]);
+    // Only the operator's own identity may write landlord.dev/ labels (the reserved-labels policy):
+    // the drift is a write as it, the way a second, misconfigured process would make one.
+    await kAsOperator(["label", "namespace", namespace, "--overwrite", "landlord.dev/cost-center=stolen"]);
     await eventually(async () => ((await k(["get", "namespace", namespace, "-o", "jsonpath={.metadata.labels.landlord\\.dev/cost-center}"])) === "cc-7" ? true : undefined), {
       what: "the cost label to be restored",
     });
@@ -207,12 +214,12 @@ describe("the placement operator", () => {
     await apply([tenantManifest(name)]);
     await waitFor(name, (x) => x.status?.tier === "pooled", "pooled");
     // The move to a namespace that someone else owns fails, and the tenant stays served where it was.
-    await k(["patch", "tp", name, "--type=merge", "-p", JSON.stringify({ spec: { tier: { mode: "Pinned", pinned: "namespace" } } })]);
+    await k(["patch", "tp", name, "--type=merge", "-p", tierPatch({ mode: "Pinned", pinned: "namespace" }, "pin 3 to namespace")]);
     const t = await waitFor(name, (x) => x.status?.conditions?.some((c) => c.type === "Degraded" && c.reason === "NamespaceConflict") ?? false, "a NamespaceConflict condition");
     expect(t.status?.tier).toBe("pooled");
     const ns = await kJson<{ metadata: { labels?: Record<string, string> } }>(["get", "namespace", `tenant-${name}`]);
     expect(ns.metadata.labels?.["landlord.dev/managed-by"]).toBeUndefined();
-    await k(["patch", "tp", name, "--type=merge", "-p", JSON.stringify({ spec: { tier: { mode: "Pinned", pinned: "pooled" } } })]);
+    await k(["patch", "tp", name, "--type=merge", "-p", tierPatch({ mode: "Pinned", pinned: "pooled" }, "pin 4 to pooled")]);
     await waitFor(name, (x) => x.status?.phase === "Active", "active in the pool again");
     await k(["delete", "namespace", `tenant-${name}`, "--wait=true", "--timeout=60s"]);
   });

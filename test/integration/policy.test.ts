@@ -15,7 +15,7 @@ interface Tenant {
 }
 interface Decision {
   metadata: { name: string };
-  spec: { from?: string; to: string; trigger: string; rule?: string; signals?: Record<string, number>; approval?: { annotation: string; fieldManager: string }; policy?: { name: string } };
+  spec: { from?: string; to: string; trigger: string; rule?: string; signals?: Record<string, number>; approval?: { annotation: string }; actor?: string; reason?: string; policy?: { name: string } };
   status?: { outcome?: string };
 }
 
@@ -139,12 +139,16 @@ describe("the promotion engine against the real control plane and a real Prometh
     expect(waiting.status?.tier).toBe("namespace");
     expect(condition(waiting, "Promoting")?.message).toContain("landlord.dev/approve-tier=pooled");
 
-    await k(["annotate", "tp", name, "landlord.dev/approve-tier=pooled"]);
+    await k(["annotate", "tp", name, "landlord.dev/approve-tier=pooled", "landlord.dev/approve-reason=INC-7 revenue fell"]);
     await waitFor(name, (t) => t.status?.tier === "pooled" && t.status.phase === "Active", "demoted to the pool");
     const move = (await decisions(name)).at(-1);
-    expect(move?.spec).toMatchObject({ from: "namespace", to: "pooled", trigger: "Manual", approval: { annotation: "pooled" } });
-    expect(move?.spec.approval?.fieldManager).toMatch(/kubectl/);
-    await waitFor(name, (t) => t.metadata.annotations?.["landlord.dev/approve-tier"] === undefined, "the approval annotation cleared");
+    // The actor is the user the API server authenticated (the suite's admin certificate), stamped at admission.
+    expect(move?.spec).toMatchObject({ from: "namespace", to: "pooled", trigger: "Manual", approval: { annotation: "pooled" }, actor: "landlord-admin", reason: "INC-7 revenue fell" });
+    const cleared = await waitFor(name, (t) => t.metadata.annotations?.["landlord.dev/approve-tier"] === undefined, "the approval annotation cleared");
+    expect(cleared.metadata.annotations?.["landlord.dev/approve-reason"]).toBeUndefined();
+    // Consumed once: the tenant stays pooled, and no further decision is recorded.
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect((await decisions(name)).at(-1)?.metadata.name).toBe(move?.metadata.name);
   });
 
   it("holds moves back beyond the policy's rate limit, says so, and releases them when the limit allows", async () => {

@@ -29,6 +29,8 @@ async function canI(args: string[], how: "impersonated" | "token"): Promise<bool
 }
 
 const labelsManaged = { "landlord.dev/managed-by": "landlord" };
+/** A spec.tier other than the default needs its reason (the chart's admission policy). */
+const reason = (text: string): Record<string, string> => ({ "landlord.dev/tier-reason": text });
 
 describe("the chart's ServiceAccount", () => {
   const foreign = `${run}-foreign`;
@@ -37,7 +39,8 @@ describe("the chart's ServiceAccount", () => {
   beforeAll(async () => {
     // A namespace someone else owns, and one Landlord manages (with a Secret a tenant keeps there).
     await k(["create", "namespace", foreign]);
-    await k(["apply", "--server-side", "--field-manager=it", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "Namespace", metadata: { name: tenantNs, labels: labelsManaged } }));
+    // landlord.dev/ labels are the operator's to write (the reserved-labels admission policy).
+    await kAsOperator(["apply", "--server-side", "--field-manager=it", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "Namespace", metadata: { name: tenantNs, labels: labelsManaged } }));
     await k(["create", "secret", "generic", "db-password", "-n", tenantNs, "--from-literal=password=hunter2"]);
   });
 
@@ -263,10 +266,10 @@ describe("the chart's ServiceAccount", () => {
       const admins = `${run}-adm`;
       const namespace = `tenant-${admins}`;
       const spec = { tenantId: admins, costCenter: "cc-rbac", pool, tier: { mode: "Pinned", pinned: "namespace" }, admins: [{ kind: "Group", name: `${admins}-team` }] };
-      await k(["apply", "--server-side", "--field-manager=it", "-f", "-"], JSON.stringify({ apiVersion: "landlord.dev/v1alpha1", kind: "TenantPlacement", metadata: { name: admins }, spec }));
+      await k(["apply", "--server-side", "--field-manager=it", "-f", "-"], JSON.stringify({ apiVersion: "landlord.dev/v1alpha1", kind: "TenantPlacement", metadata: { name: admins, annotations: reason("admins test") }, spec }));
       const bindingName = async (): Promise<string> => (await k(["get", "rolebindings", "-n", namespace, "-o", "name", "--ignore-not-found"])).trim();
       await eventually(async () => ((await bindingName()) === "rolebinding.rbac.authorization.k8s.io/landlord-tenant-admins" ? true : undefined), { what: "the admin binding", timeoutMs: 30_000 });
-      await k(["apply", "--server-side", "--field-manager=it", "-f", "-"], JSON.stringify({ apiVersion: "landlord.dev/v1alpha1", kind: "TenantPlacement", metadata: { name: admins }, spec: { ...spec, admins: undefined } }));
+      await k(["apply", "--server-side", "--field-manager=it", "-f", "-"], JSON.stringify({ apiVersion: "landlord.dev/v1alpha1", kind: "TenantPlacement", metadata: { name: admins, annotations: reason("admins test") }, spec: { ...spec, admins: undefined } }));
       await eventually(async () => ((await bindingName()) === "" ? true : undefined), { what: "the admin binding to be removed", timeoutMs: 30_000 });
       await k(["delete", "tp", admins, "--timeout=60s"]);
     });
@@ -275,7 +278,7 @@ describe("the chart's ServiceAccount", () => {
       const db = `${run}-db`;
       const namespace = `tenant-${db}`;
       const placement = (pinned: string): string =>
-        JSON.stringify({ apiVersion: "landlord.dev/v1alpha1", kind: "TenantPlacement", metadata: { name: db }, spec: { tenantId: db, costCenter: "cc-rbac", pool, policyRef: db, tier: { mode: "Pinned", pinned } } });
+        JSON.stringify({ apiVersion: "landlord.dev/v1alpha1", kind: "TenantPlacement", metadata: { name: db, annotations: reason(`pinned to ${pinned}`) }, spec: { tenantId: db, costCenter: "cc-rbac", pool, policyRef: db, tier: { mode: "Pinned", pinned } } });
       const connection = async (): Promise<string> => (await k(["get", "configmap", "landlord-connection", "-n", namespace, "-o", "name", "--ignore-not-found"])).trim();
       await k(["apply", "--server-side", "--field-manager=it", "-f", "-"], placement("database"));
       await eventually(async () => ((await connection()) !== "" ? true : undefined), { what: "the connection ConfigMap (plan provisioner)", timeoutMs: 60_000 });
@@ -288,7 +291,7 @@ describe("the chart's ServiceAccount", () => {
       const selfish = `${run}-selfish`;
       const { serviceAccount, namespace } = cluster().operator;
       const spec = { tenantId: selfish, costCenter: "cc-rbac", pool, tier: { mode: "Pinned", pinned: "namespace" }, admins: [{ kind: "ServiceAccount", name: serviceAccount, namespace }] };
-      await k(["apply", "--server-side", "--field-manager=it", "-f", "-"], JSON.stringify({ apiVersion: "landlord.dev/v1alpha1", kind: "TenantPlacement", metadata: { name: selfish }, spec }));
+      await k(["apply", "--server-side", "--field-manager=it", "-f", "-"], JSON.stringify({ apiVersion: "landlord.dev/v1alpha1", kind: "TenantPlacement", metadata: { name: selfish, annotations: reason("selfish test") }, spec }));
       await eventually(async () => (/may not include the Landlord operator itself/.test(operator.logs()) ? true : undefined), { what: "the operator to be refused the binding", timeoutMs: 30_000 });
       expect(await k(["get", "rolebindings", "-n", `tenant-${selfish}`, "-o", "name"])).toBe("");
     });

@@ -5,10 +5,23 @@ import { parseFlags } from "./main.ts";
 import { parseOutputFormat, render, type Column } from "./output.ts";
 
 export const AUDIT_HELP = `Usage: landlord audit [-o table|json|yaml|csv] [--tier TIER] [--pool POOL] [--kubeconfig PATH]
+       landlord audit verify [--tenant T] [--file EXPORT.jsonl]
+       landlord audit export [--since DATE] [--tenant T] [-o jsonl] | --verify EXPORT.jsonl
 
 One row per TenantPlacement, sorted by tenant: where it is served (tier, target of a move in
 progress, pool, namespace, phase), its monthly revenue signal, the policy's recommendation, when it
-last moved (newest PlacementDecision with a from), whether its cost tags are compliant, and Ready.
+last moved (newest PlacementDecision with a from) and who moved it and why (the authenticated user
+of the approval or spec.tier change, and their reason), whether its cost tags are compliant, and Ready.
+
+verify walks every tenant's hash chain of PlacementDecisions (each links the digest of the one
+before it; the TenantPlacement's status.decisionHead holds the newest) and prints each decision
+that breaks it: deleted, altered or re-ordered. Exit code 1 when one does. With --file it checks
+an exported file offline instead of the cluster.
+
+export writes one JSON line per decision (who, what, when, why, rule, signals, approval, outcome,
+digest, link, and the spec the digest is over), oldest first per tenant, for a SIEM or an evidence
+folder; --since keeps decisions requested at or after DATE (2026-01-31 or an RFC 3339 time).
+export --verify FILE checks such a file's chains offline (as verify --file does).
 
 Options:
   -o, --output FORMAT   table (default), json, yaml or csv
@@ -16,8 +29,11 @@ Options:
   --pool POOL           only tenants of TenantPool POOL
   --kubeconfig PATH     cluster to read (default: KUBECONFIG, else in-cluster)
 
-Example:
+Examples:
   npx landlord audit --tier pooled -o csv > tenants.csv
+  npx landlord audit verify
+  npx landlord audit export --since 2026-01-01 -o jsonl > decisions.jsonl
+  npx landlord audit export --verify decisions.jsonl
 `;
 
 export interface AuditRow {
@@ -30,6 +46,8 @@ export interface AuditRow {
   revenue: number | undefined;
   recommendation: string | undefined;
   lastMove: string | undefined;
+  lastMoveBy: string | undefined;
+  lastMoveReason: string | undefined;
   tags: "compliant" | "drift" | "unknown";
   ready: string | undefined;
 }
@@ -44,6 +62,8 @@ export const AUDIT_COLUMNS: readonly Column<AuditRow>[] = [
   { header: "REVENUE", key: "revenue", value: (r) => r.revenue },
   { header: "RECOMMENDATION", key: "recommendation", value: (r) => r.recommendation },
   { header: "LAST-MOVE", key: "lastMove", value: (r) => r.lastMove },
+  { header: "BY", key: "lastMoveBy", value: (r) => r.lastMoveBy },
+  { header: "REASON", key: "lastMoveReason", value: (r) => r.lastMoveReason },
   { header: "TAGS", key: "tags", value: (r) => r.tags },
   { header: "READY", key: "ready", value: (r) => r.ready },
 ];
@@ -75,6 +95,7 @@ export function auditRows(
     .map((t): AuditRow => {
       const status = t.status ?? {};
       const revenue = status.signals?.monthlyRevenueUSD;
+      const move = newestMove(byTenant.get(t.metadata.name) ?? []);
       return {
         tenant: t.metadata.name,
         tier: status.tier,
@@ -84,7 +105,9 @@ export function auditRows(
         phase: status.phase,
         revenue: typeof revenue === "number" ? revenue : undefined,
         recommendation: status.recommendation?.tier,
-        lastMove: newestMove(byTenant.get(t.metadata.name) ?? [])?.spec?.requestedAt,
+        lastMove: move?.spec?.requestedAt,
+        lastMoveBy: move?.spec?.actor,
+        lastMoveReason: move?.spec?.reason,
         tags: tagsState(t),
         ready: conditionOf(t, "Ready")?.status,
       };
@@ -93,13 +116,24 @@ export function auditRows(
 }
 
 export async function auditCommand(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub === "verify" || sub === "export") {
+    const { values, positionals } = parseFlags(rest, {
+      tenant: { type: "string" },
+      ...(sub === "verify" ? { file: { type: "string" } } : { since: { type: "string" }, output: { type: "string", short: "o" }, verify: { type: "string" } }),
+      ...KUBECONFIG_FLAG,
+    });
+    if (positionals.length > 0) throw new UsageError(`audit ${sub} takes no arguments, got "${positionals.join(" ")}"`);
+    const { verifyCommand, exportCommand } = await import("./auditTrail.ts");
+    return sub === "verify" ? verifyCommand(values as { tenant?: string; file?: string; kubeconfig?: string }) : exportCommand(values as { since?: string; output?: string; tenant?: string; verify?: string; kubeconfig?: string });
+  }
   const { values, positionals } = parseFlags(args, {
     output: { type: "string", short: "o" },
     tier: { type: "string" },
     pool: { type: "string" },
     ...KUBECONFIG_FLAG,
   });
-  if (positionals.length > 0) throw new UsageError(`takes no arguments, got "${positionals.join(" ")}"`);
+  if (positionals.length > 0) throw new UsageError(`takes no arguments but the subcommands verify and export, got "${positionals.join(" ")}"`);
   const format = parseOutputFormat(values.output);
   if (values.tier !== undefined && !(TIERS as readonly string[]).includes(values.tier)) {
     throw new UsageError(`--tier must be one of ${TIERS.join(", ")}, got "${values.tier}"`);

@@ -124,6 +124,7 @@ export interface TenantObject extends KubeObject {
     signalsObservedAt?: string;
     recommendation?: { tier?: string; reason?: string; since?: string };
     lastDecision?: string;
+    decisionHead?: { name: string; digest: string };
     conditions?: ConditionJson[];
   };
 }
@@ -137,10 +138,13 @@ export interface DecisionObject extends KubeObject {
     signals?: Record<string, number>;
     rule?: string;
     policy?: { name?: string; generation?: number };
-    approval?: { annotation?: string; fieldManager?: string };
+    approval?: { annotation?: string };
+    actor?: string;
+    reason?: string;
+    previous?: { name: string; digest: string; outcome?: string };
     requestedAt?: string;
   };
-  status?: { outcome?: string; error?: string };
+  status?: { outcome?: string; error?: string; steps?: Array<Record<string, unknown>> };
 }
 
 export interface PolicyObject extends KubeObject {

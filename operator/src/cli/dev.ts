@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { crdsDir, defaultLocalDir, examplesDir } from "../local/paths.ts";
 import { envLines, localDown, localUp } from "../local/controlPlane.ts";
 import { installCrds, kubectl } from "../local/kubectl.ts";
+import { installAdmission } from "../local/admission.ts";
 import { pino } from "pino";
 import { parseConfig } from "../config.ts";
 import { startOperator } from "../controller/manager.ts";
@@ -10,8 +11,10 @@ import { parseFlags } from "./main.ts";
 
 export const DEV_HELP = `Usage: landlord dev [--dir DIR] [--keep] [--metrics-port PORT] [--log-level LEVEL]
 
-Starts the embedded local control plane (building it on first use), installs the Landlord CRDs,
-applies examples/ (a pool, the default policy, twenty tenants), runs the operator against it with
+Starts the embedded local control plane (building it on first use), installs the Landlord CRDs and
+the chart's admission policies and persona ClusterRoles (bound to the demo groups landlord-approvers,
+landlord-platform-admins, product-team, landlord-reporters and auditors; the local admin is the
+operator and exempt), applies examples/ (a pool, the default policy, twenty tenants), runs the operator against it with
 the plan provisioner (--provisioner plan: database and account tenants get the AWS resources they
 would have, recorded in their status as planned; nothing is created in AWS, whatever credentials
 the environment holds), prints how to point kubectl at it and a live count of tenants by tier.
@@ -48,6 +51,9 @@ export async function devCommand(args: string[]): Promise<number> {
   const state = await localUp({ dir, log });
   const target = { kubectl: join(state.binDir, "kubectl"), kubeconfig: state.kubeconfig };
   await installCrds(target, crdsDir);
+  // The chart's admission policies, with the in-process operator's user (the local admin) exempt.
+  const operatorUser = (await kubectl(target, ["auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"])).trim();
+  await installAdmission(target, { operatorUser, log });
   await kubectl(target, ["apply", "--server-side", "--field-manager=landlord-examples", "-f", examplesDir]);
   const parsed = parseConfig(
     // The plan provisioner always: a local demo must never create AWS resources, even when the
@@ -70,6 +76,8 @@ export async function devCommand(args: string[]): Promise<number> {
       "  npx landlord audit",
       "  kubectl patch tp aperture --type=merge --field-manager=billing -p '{\"spec\":{\"reportedSignals\":{\"monthlyRevenueUSD\":26000}}}'",
       "  npx landlord explain aperture   # promotes to namespace once $20k has held for promoteAfter (24h)",
+      "  kubectl --as=carol --as-group=landlord-platform-admins patch tp aperture --type=merge -p '{\"metadata\":{\"annotations\":{\"landlord.dev/tier-reason\":\"SUP-311 isolate\"}},\"spec\":{\"tier\":{\"mode\":\"Pinned\",\"pinned\":\"namespace\"}}}'",
+      "  npx landlord history aperture   # who moved it and why (README: Audit trail); npx landlord audit verify checks every chain",
       "",
       values.keep ? "Press Ctrl-C to stop (the control plane's state is kept: --keep)." : "Press Ctrl-C to stop and remove the control plane.",
       "",

@@ -1,5 +1,6 @@
 import { DNS_LABEL, placementPolicySpec, TENANT_LABEL, TIER_RANK, TIERS, type PlacementPolicySpec, type Tier } from "../api/v1alpha1/index.ts";
 import { APPROVE_ANNOTATION } from "../controller/labels.ts";
+import { AUDIT_ANNOTATIONS } from "../audit/annotations.ts";
 import { compileRules, evaluateWhen, explainWhen, formatNumber, TRUE, UNKNOWN, type CompiledPolicy, type CompiledWhen } from "../policy/rules.ts";
 import { conditionOf, connect, KUBECONFIG_FLAG, listAll, newestMove, type DecisionObject, type PolicyObject, type TenantObject } from "./clusterClient.ts";
 import { UsageError } from "./errors.ts";
@@ -67,6 +68,8 @@ export interface Explanation {
   rules: RuleExplanation[];
   recommendation?: { tier: string; reason?: string; since?: string; window?: string; stableAt?: string };
   cooldown?: { lastMove: string; movedAt: string; until?: string; running: boolean };
+  /** The newest decision, and who caused it and why (absent: the policy moved it on its own). */
+  lastDecision?: { name: string; from?: string; to?: string; trigger?: string; actor?: string; reason?: string };
   approval: { needed: boolean; annotation?: string };
   promoting?: { status?: string; reason?: string; message?: string };
   next: string;
@@ -246,6 +249,19 @@ export function buildExplanation(input: ExplainInput): Explanation {
     };
   }
 
+  const newest = input.decisions.at(-1);
+  if (newest) {
+    const d = newest.spec ?? {};
+    explanation.lastDecision = {
+      name: newest.metadata.name,
+      ...(d.from ? { from: d.from } : {}),
+      ...(d.to ? { to: d.to } : {}),
+      ...(d.trigger ? { trigger: d.trigger } : {}),
+      ...(d.actor ? { actor: d.actor } : {}),
+      ...(d.reason ? { reason: d.reason } : {}),
+    };
+  }
+
   // The recommendation's stabilization timer.
   const served = asTier(status.tier);
   const rec = status.recommendation;
@@ -286,7 +302,7 @@ function nextStep(
   if (!compiled) return `nothing until PlacementPolicy ${e.policy.name} is fixed: ${e.policy.problem ?? "it cannot be read"}`;
   if (!served) return `the operator places it (floor ${e.tier.floor}${recTier ? `, recommended ${recTier}` : ""}) when it next reconciles`;
 
-  const approvalCommand = (tier: string): string => `kubectl annotate tp ${e.tenant} ${APPROVE_ANNOTATION}=${tier}${ctx.annotation !== undefined ? " --overwrite" : ""}`;
+  const approvalCommand = (tier: string): string => `kubectl annotate tp ${e.tenant} ${APPROVE_ANNOTATION}=${tier} ${AUDIT_ANNOTATIONS.approveReason}='<why>'${ctx.annotation !== undefined ? " --overwrite" : ""}`;
   if (recTier && recTier !== served) {
     const verb = ctx.promotingMove ? "promotes" : "demotes";
     const rule = e.rules.find((r) => r.tier === (ctx.promotingMove ? recTier : served) && r.kind === (ctx.promotingMove ? "promoteWhen" : "demoteWhen") && r.holds === "true");
@@ -363,6 +379,11 @@ export function formatExplanation(e: Explanation): string {
       ? `Cooldown:  last move ${c.lastMove} at ${c.movedAt}${c.until ? `; cooldown ${p.cooldown} ${c.running ? "runs until" : "ended at"} ${c.until}` : ""}`
       : "Cooldown:  none (it has never moved)",
   );
+  const d = e.lastDecision;
+  if (d) {
+    const who = d.actor ? `by ${d.actor}${d.reason ? `: ${JSON.stringify(d.reason)}` : " (no reason recorded)"}` : d.trigger === "Policy" ? "by the policy" : "by an unstamped change (no actor recorded)";
+    lines.push(`Decision:  ${d.name} ${d.from ?? "(new)"} → ${d.to ?? "?"} (${d.trigger ?? "?"}) ${who}`);
+  }
   lines.push(
     `Approval:  ${r ? (e.approval.needed ? "this move needs approval" : "this move needs no approval") : `promotion ${p.approval?.promotion ?? "?"}, demotion ${p.approval?.demotion ?? "?"}`}; ${APPROVE_ANNOTATION} ${e.approval.annotation !== undefined ? `= ${e.approval.annotation}` : "is not set"}`,
   );

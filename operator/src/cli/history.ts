@@ -8,7 +8,9 @@ export const HISTORY_HELP = `Usage: landlord history <tenant> [-o table|json|yam
 
 The tenant's audit trail: its PlacementDecisions (label landlord.dev/tenant=<tenant>) in order,
 each with when it was requested, the move (from → to; no from for the first placement), what
-triggered it, how it ended, the policy rule that matched and who approved it.
+triggered it, how it ended, the policy rule that matched, and who caused it and why: the user the
+API server authenticated for the approval or spec.tier change (landlord.dev/approved-by or
+landlord.dev/tier-changed-by) and the reason they gave. \`landlord audit verify\` checks the trail.
 
 Options:
   -o, --output FORMAT   table (default), json, yaml or csv
@@ -26,7 +28,8 @@ export const HISTORY_COLUMNS: readonly Column<DecisionObject>[] = [
   { header: "TRIGGER", key: "trigger", value: (d) => d.spec?.trigger },
   { header: "OUTCOME", key: "outcome", value: (d) => d.status?.outcome },
   { header: "RULE", key: "rule", value: (d) => d.spec?.rule },
-  { header: "APPROVED-BY", key: "approvedBy", value: (d) => d.spec?.approval?.fieldManager },
+  { header: "ACTOR", key: "actor", value: (d) => d.spec?.actor },
+  { header: "REASON", key: "reason", value: (d) => d.spec?.reason },
 ];
 
 /** Decisions in order of their names (`<tenant>-<4-digit sequence>` sorts by sequence). */

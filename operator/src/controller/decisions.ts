@@ -1,4 +1,5 @@
 import { API_VERSION, TIER_RANK, type PlacementDecisionSpec, type PlacementDecisionStatus, type Tier } from "../api/v1alpha1/index.ts";
+import { decisionDigest, type ChainHead, type ChainLink } from "../audit/chain.ts";
 import type { KubeObject } from "../kube/client.ts";
 import { STATUS_FIELD_MANAGER } from "../kube/resources.ts";
 import type { TierChoice } from "./desiredTier.ts";
@@ -42,10 +43,38 @@ export function newestMove<T extends { spec?: { from?: string | undefined; reque
   return newest;
 }
 
-function nextSequence(ctx: ControllerContext, tenantId: string): number {
+/** The chain head of a decision: its name and the digest of its name and spec as stored. */
+export function headOf(decision: DecisionObject): ChainHead {
+  return { name: decision.metadata.name, digest: decisionDigest(decision.metadata.name, decision.spec) };
+}
+
+/**
+ * What a new decision links to, and its sequence number. The newest of the tenant's decisions in
+ * the store and the head its status names: normally the same decision. When the status names a
+ * newer one (its decision was deleted) the link is to the head as the status recorded it, so the
+ * deletion stays visible to `landlord audit verify` instead of the sequence number being reused;
+ * when the store has a newer one (the operator stopped between creating it and writing the
+ * status), the link is to that one.
+ */
+function chainTail(ctx: ControllerContext, tenantId: string, head: ChainHead | undefined): { sequence: number; link?: ChainLink } {
+  let newest: DecisionObject | undefined;
   let max = 0;
-  for (const decision of decisionsOf(ctx, tenantId)) max = Math.max(max, decisionSequence(tenantId, decision.metadata.name) ?? 0);
-  return max + 1;
+  for (const decision of decisionsOf(ctx, tenantId)) {
+    const sequence = decisionSequence(tenantId, decision.metadata.name) ?? 0;
+    if (sequence > max) {
+      max = sequence;
+      newest = decision;
+    }
+  }
+  const headSequence = head ? (decisionSequence(tenantId, head.name) ?? 0) : 0;
+  if (head && headSequence >= max) {
+    const stored = ctx.store.get<DecisionObject>("PlacementDecision", head.name);
+    const outcome = stored?.status?.outcome;
+    return { sequence: headSequence + 1, link: { ...head, ...(outcome ? { outcome } : {}) } };
+  }
+  if (!newest) return { sequence: 1 };
+  const outcome = newest.status?.outcome;
+  return { sequence: max + 1, link: { ...headOf(newest), ...(outcome ? { outcome } : {}) } };
 }
 
 /**
@@ -73,12 +102,17 @@ export async function recordDecision(
     choice: TierChoice & { rule?: string };
     policy?: { name: string; generation: number };
     signals?: Record<string, number>;
-    approval?: { annotation: string; fieldManager: string };
+    approval?: { annotation: string };
+    actor?: string;
+    reason?: string;
+    /** The tenant's status.decisionHead: the chain continues from it. */
+    head?: ChainHead;
   },
 ): Promise<DecisionObject> {
   const { tenantId, from, choice } = options;
   const now = ctx.now().toISOString();
-  const name = decisionName(tenantId, nextSequence(ctx, tenantId));
+  const tail = chainTail(ctx, tenantId, options.head);
+  const name = decisionName(tenantId, tail.sequence);
   const spec: PlacementDecisionSpec = compact({
     tenant: tenantId,
     from,
@@ -89,6 +123,9 @@ export async function recordDecision(
     signals: options.signals,
     policy: options.policy,
     approval: options.approval,
+    actor: options.actor,
+    reason: options.reason,
+    previous: tail.link,
     requestedAt: now,
   }) as PlacementDecisionSpec;
   const created = await ctx.resources.create<DecisionObject>({
@@ -100,7 +137,8 @@ export async function recordDecision(
   const object: DecisionObject = { ...created, kind: "PlacementDecision" };
   ctx.store.upsert("PlacementDecision", object);
   const verb = from === undefined ? "Placing" : TIER_RANK[choice.tier] > TIER_RANK[from] ? "Promoting" : "Demoting";
-  ctx.events.record(options.tenant, "Normal", verb, `${name}: ${from ?? "(new)"} → ${choice.tier} (${choice.trigger}: ${choice.reason})`);
+  const who = options.actor ? `; by ${options.actor}${options.reason ? `: ${options.reason}` : ""}` : "";
+  ctx.events.record(options.tenant, "Normal", verb, `${name}: ${from ?? "(new)"} → ${choice.tier} (${choice.trigger}: ${choice.reason}${who})`);
   return object;
 }
 

@@ -1,7 +1,8 @@
 import { placementPolicySpec, TIER_RANK, type PlacementPolicySpec, type TenantPlacementSpec, type Tier, type Trigger } from "../api/v1alpha1/index.ts";
 import { evaluate, type SignalReading } from "../policy/engine.ts";
 import { PoolMembers } from "../policy/poolMembers.ts";
-import { fieldWrittenAt, readSignals } from "../policy/signals.ts";
+import { readSignals } from "../policy/signals.ts";
+import { actorAndReason } from "../audit/annotations.ts";
 import { CHILD_NAMES } from "./children.ts";
 import type { ConditionInput } from "./conditions.ts";
 import type { ControllerContext } from "./context.ts";
@@ -14,7 +15,10 @@ import type { TenantObject } from "./tenantPlacement.ts";
 
 export interface PlacementChoice {
   choice: TierChoice & { rule?: string };
-  approval?: { annotation: string; fieldManager: string };
+  approval?: { annotation: string };
+  /** Who caused the move and why (the approval's or the spec.tier change's stamps), for the decision. */
+  actor?: string;
+  reason?: string;
   policy?: { name: string; generation: number };
   recommendation?: { tier: Tier; reason: string; since: string };
   signals?: Record<string, number>;
@@ -168,10 +172,7 @@ export function choosePlacement(ctx: ControllerContext, tenant: TenantObject, sp
       out.retryAt = now + 10_000;
     } else {
       out.choice = { tier: action.tier, trigger: action.trigger as Trigger, reason: action.reason, rule: action.rule };
-      if (action.approval) {
-        const manager = fieldWrittenAt(tenant, ["metadata", "annotations", APPROVE_ANNOTATION])?.manager ?? "unknown";
-        out.approval = { annotation: action.approval.annotation, fieldManager: manager };
-      }
+      if (action.approval) out.approval = { annotation: action.approval.annotation };
     }
   } else if (action.kind === "wait") {
     out.waiting = { why: action.why, message: action.message };
@@ -179,6 +180,10 @@ export function choosePlacement(ctx: ControllerContext, tenant: TenantObject, sp
   } else if (served === undefined) {
     out.choice = { tier: spec.tier.floor, trigger: "Policy", reason: action.reason };
   }
+
+  // Who and why come from the API server's stamps, never from managedFields: a field manager is
+  // whatever name the client chose to send.
+  Object.assign(out, actorAndReason(tenant.metadata.annotations, out.choice.trigger));
 
   // A policy move already requested is carried through while the spec still allows its target:
   // signals dipping mid-move must not make it flap. A pin, floor or ceiling always wins.

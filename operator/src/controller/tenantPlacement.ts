@@ -11,13 +11,14 @@ import type { ReconcileResult } from "../kube/queue.ts";
 import { CHILD_NAMES, connectionConfigMap, DEFAULT_NAMESPACE_QUOTA, namespaceTierObjects, registryEntry } from "./children.ts";
 import { compact, jsonEqual, mergeConditions, specIssues, type Condition, type ConditionInput } from "./conditions.ts";
 import { applyIfChanged, applyStatus, ForeignObjectError, isManaged, poolKey, setFinalizer, tenantKey, type ControllerContext } from "./context.ts";
-import { finishDecision, markStep, openDecision, recordDecision, type DecisionObject } from "./decisions.ts";
+import { finishDecision, headOf, markStep, openDecision, recordDecision, type DecisionObject } from "./decisions.ts";
 import { driveMigration, type MigrationStatus } from "./migration.ts";
 import { REQUIRED_TENANT_LABELS } from "./labels.ts";
 import { StackBook, stackOf, type InventoryItem } from "./stacks.ts";
 import type { TierChoice } from "./desiredTier.ts";
 import { choosePlacement, type PlacementChoice } from "./placementChoice.ts";
 import { APPROVE_ANNOTATION, FINALIZER, LABELS, MANAGED_BY_VALUE } from "./labels.ts";
+import { AUDIT_ANNOTATIONS } from "../audit/annotations.ts";
 import { tenantNamespace } from "./names.ts";
 import { parsedSpec } from "./parsedSpec.ts";
 
@@ -150,6 +151,9 @@ export async function reconcileTenant(ctx: ControllerContext, tenantId: string):
       ...(placement.policy ? { policy: placement.policy } : {}),
       ...(placement.signals ? { signals: placement.signals } : {}),
       ...(placement.approval ? { approval: placement.approval } : {}),
+      ...(placement.actor ? { actor: placement.actor } : {}),
+      ...(placement.reason ? { reason: placement.reason } : {}),
+      ...(previous.decisionHead ? { head: previous.decisionHead } : {}),
     });
     // The record first, the work in a pass of its own: when many tenants cross a threshold at once,
     // every decision then lands before any tenant's children and stacks are written, instead of
@@ -167,7 +171,7 @@ export async function reconcileTenant(ctx: ControllerContext, tenantId: string):
     // pool reads the same intent before it seats a tenant). Otherwise a crash right after creating
     // the namespace or starting a stack leaves a placement no status names, which nothing releases
     // if the tenant is then sent elsewhere.
-    await applyStatus(ctx, tenant, compact({ ...previous, observedGeneration: generation, targetTier: target, phase: served ? "Provisioning" : "Pending", lastDecision: decision?.metadata.name ?? previous.lastDecision }));
+    await applyStatus(ctx, tenant, compact({ ...previous, observedGeneration: generation, targetTier: target, phase: served ? "Provisioning" : "Pending", lastDecision: decision?.metadata.name ?? previous.lastDecision, decisionHead: decision ? headOf(decision) : previous.decisionHead }));
   }
   const stacks = new StackBook(ctx, spec, tenantId, previous, served);
   let nowServed: Tier | undefined = served;
@@ -337,16 +341,19 @@ async function removeConnection(ctx: ControllerContext, tenantId: string): Promi
 }
 
 /**
- * Removes the approval annotation the move consumed. A JSON patch with a `test` first: if someone
- * changed it meanwhile (a new approval), the patch fails and the new value stays.
+ * Removes the approval the move consumed: the annotation, its reason and its stamp, so the next
+ * approval needs a reason of its own. A JSON patch with a `test` first: if someone changed the
+ * approval meanwhile (a new approval), the patch fails and the new one stays.
  */
 async function clearApproval(ctx: ControllerContext, tenant: TenantObject, value: string): Promise<void> {
-  if (tenant.metadata.annotations?.[APPROVE_ANNOTATION] !== value) return;
-  const pointer = `/metadata/annotations/${APPROVE_ANNOTATION.replace(/~/g, "~0").replace(/\//g, "~1")}`;
+  const annotations = tenant.metadata.annotations ?? {};
+  if (annotations[APPROVE_ANNOTATION] !== value) return;
+  const pointer = (key: string): string => `/metadata/annotations/${key.replace(/~/g, "~0").replace(/\//g, "~1")}`;
+  const consumed = [APPROVE_ANNOTATION, AUDIT_ANNOTATIONS.approveReason, AUDIT_ANNOTATIONS.approvedBy].filter((key) => annotations[key] !== undefined);
   try {
     const patched = await ctx.resources.patchJson("TenantPlacement", tenant.metadata.name, [
-      { op: "test", path: pointer, value },
-      { op: "remove", path: pointer },
+      { op: "test", path: pointer(APPROVE_ANNOTATION), value },
+      ...consumed.map((key) => ({ op: "remove" as const, path: pointer(key) })),
     ]);
     ctx.store.upsert("TenantPlacement", { ...patched, kind: "TenantPlacement" });
   } catch (error) {
@@ -425,6 +432,7 @@ function buildStatus(o: {
     pool: served === "pooled" ? o.spec.pool : undefined,
     namespace: served === "pooled" ? o.seat?.namespace : served !== undefined ? tenantNamespace(o.tenantId) : undefined,
     lastDecision: o.decision?.metadata.name ?? o.previous.lastDecision,
+    decisionHead: o.decision ? headOf(o.decision) : o.previous.decisionHead,
     recommendation: o.placement.recommendation,
     signals: o.placement.signals,
     // Only moved when the values change, so an unchanged evaluation writes nothing.

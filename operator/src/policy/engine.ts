@@ -1,5 +1,6 @@
 import { TIER_RANK, TIERS, type PlacementPolicySpec, type Tier, type Trigger } from "../api/v1alpha1/index.ts";
 import { APPROVE_ANNOTATION } from "../controller/labels.ts";
+import { AUDIT_ANNOTATIONS } from "../audit/annotations.ts";
 import {
   compileRules,
   evaluateWhen,
@@ -267,7 +268,8 @@ function keptSince(since: string, now: number): string | undefined {
 }
 
 function annotateCommand(tenantId: string, tier: Tier, overwrite: boolean): string {
-  return `kubectl annotate tp ${tenantId} ${APPROVE_ANNOTATION}=${tier}${overwrite ? " --overwrite" : ""}`;
+  // The reason is required at admission (the chart's policy): the command says so up front.
+  return `kubectl annotate tp ${tenantId} ${APPROVE_ANNOTATION}=${tier} ${AUDIT_ANNOTATIONS.approveReason}='<why>'${overwrite ? " --overwrite" : ""}`;
 }
 
 /** Why an approval annotation that does not name the recommendation does nothing, or "". */

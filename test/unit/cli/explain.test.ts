@@ -108,7 +108,7 @@ describe("buildExplanation", () => {
     });
     expect(e.approval).toEqual({ needed: true });
     expect(e.next).toBe(
-      "demotes to pooled when the operator next evaluates it if monthlyRevenueUSD stays < 14000, once approved: kubectl annotate tp acme landlord.dev/approve-tier=pooled",
+      "demotes to pooled when the operator next evaluates it if monthlyRevenueUSD stays < 14000, once approved: kubectl annotate tp acme landlord.dev/approve-tier=pooled landlord.dev/approve-reason='<why>'",
     );
   });
 

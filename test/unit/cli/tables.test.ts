@@ -59,8 +59,8 @@ const decisions: DecisionObject[] = [
   decision("acme", 1, undefined, "pooled", "2026-11-01T09:00:00Z", {}, "Succeeded"),
   decision("globex", 1, undefined, "pooled", "2026-10-01T09:00:00Z", {}, "Succeeded"),
   decision("globex", 2, "pooled", "namespace", "2026-10-15T09:30:00Z", { rule: "tiers[namespace].promoteWhen.any[0]" }, "Succeeded"),
-  decision("globex", 3, "namespace", "pooled", "2026-11-02T10:00:00Z", { rule: "tiers[namespace].demoteWhen.all", approval: { annotation: "pooled", fieldManager: "kubectl-annotate" } }, "RolledBack"),
-  decision("globex", 4, "pooled", "namespace", "2026-11-10T08:00:00Z", { trigger: "Manual", approval: { annotation: "namespace", fieldManager: "alice" } }, "Succeeded"),
+  decision("globex", 3, "namespace", "pooled", "2026-11-02T10:00:00Z", { rule: "tiers[namespace].demoteWhen.all", approval: { annotation: "pooled" } }, "RolledBack"),
+  decision("globex", 4, "pooled", "namespace", "2026-11-10T08:00:00Z", { trigger: "Manual", approval: { annotation: "namespace" }, actor: "alice", reason: "CHG-7 enterprise contract signed" }, "Succeeded"),
   decision("soylent", 2, "namespace", "database", "2026-11-23T11:00:00Z", { rule: "tiers[database].promoteWhen.any[0]" }),
 ];
 
@@ -74,11 +74,11 @@ const policy: PolicyObject = {
 describe("table output", () => {
   it("audit", () => {
     expect(render(auditRows(tenants, decisions), AUDIT_COLUMNS, "table")).toMatchInlineSnapshot(`
-      "TENANT     TIER        TARGET     POOL       NAMESPACE         PHASE          REVENUE   RECOMMENDATION   LAST-MOVE              TAGS        READY
-      acme       pooled      <none>     standard   pool-standard-1   Active         26000     namespace        <none>                 compliant   True
-      globex     namespace   <none>     standard   tenant-globex     Active         23500     <none>           2026-11-10T08:00:00Z   compliant   True
-      soylent    namespace   database   standard   tenant-soylent    Provisioning   52000     <none>           2026-11-23T11:00:00Z   drift       True
-      vehement   <none>      <none>     <none>     <none>            <none>         <none>    <none>           <none>                 unknown     <none>
+      "TENANT     TIER        TARGET     POOL       NAMESPACE         PHASE          REVENUE   RECOMMENDATION   LAST-MOVE              BY       REASON                             TAGS        READY
+      acme       pooled      <none>     standard   pool-standard-1   Active         26000     namespace        <none>                 <none>   <none>                             compliant   True
+      globex     namespace   <none>     standard   tenant-globex     Active         23500     <none>           2026-11-10T08:00:00Z   alice    CHG-7 enterprise contract signed   compliant   True
+      soylent    namespace   database   standard   tenant-soylent    Provisioning   52000     <none>           2026-11-23T11:00:00Z   <none>   <none>                             drift       True
+      vehement   <none>      <none>     <none>     <none>            <none>         <none>    <none>           <none>                 <none>   <none>                             unknown     <none>
       "
     `);
   });
@@ -86,11 +86,11 @@ describe("table output", () => {
   it("history", () => {
     const globex = decisions.filter((d) => d.spec?.tenant === "globex").reverse();
     expect(render(sortDecisions(globex), HISTORY_COLUMNS, "table")).toMatchInlineSnapshot(`
-      "DECISION      REQUESTED              FROM        TO          TRIGGER   OUTCOME      RULE                                  APPROVED-BY
-      globex-0001   2026-10-01T09:00:00Z   <none>      pooled      Policy    Succeeded    <none>                                <none>
-      globex-0002   2026-10-15T09:30:00Z   pooled      namespace   Policy    Succeeded    tiers[namespace].promoteWhen.any[0]   <none>
-      globex-0003   2026-11-02T10:00:00Z   namespace   pooled      Policy    RolledBack   tiers[namespace].demoteWhen.all       kubectl-annotate
-      globex-0004   2026-11-10T08:00:00Z   pooled      namespace   Manual    Succeeded    <none>                                alice
+      "DECISION      REQUESTED              FROM        TO          TRIGGER   OUTCOME      RULE                                  ACTOR    REASON
+      globex-0001   2026-10-01T09:00:00Z   <none>      pooled      Policy    Succeeded    <none>                                <none>   <none>
+      globex-0002   2026-10-15T09:30:00Z   pooled      namespace   Policy    Succeeded    tiers[namespace].promoteWhen.any[0]   <none>   <none>
+      globex-0003   2026-11-02T10:00:00Z   namespace   pooled      Policy    RolledBack   tiers[namespace].demoteWhen.all       <none>   <none>
+      globex-0004   2026-11-10T08:00:00Z   pooled      namespace   Manual    Succeeded    <none>                                alice    CHG-7 enterprise contract signed
       "
     `);
   });
@@ -119,6 +119,7 @@ describe("table output", () => {
             ? hipaa (unknown) >= 1
       Recommendation: namespace (monthlyRevenueUSD 26000 >= 20000) since 2026-11-23T10:00:00Z; promoteAfter 24h → stable at 2026-11-24T10:00:00Z
       Cooldown:  none (it has never moved)
+      Decision:  acme-0001 (new) → pooled (Policy) by the policy
       Approval:  this move needs no approval; landlord.dev/approve-tier is not set
       Promoting: False Stabilizing — promotion to namespace held until 2026-11-24T10:00:00Z (promoteAfter 24h)
       Next: promotes to namespace at 2026-11-24T10:00:00Z if monthlyRevenueUSD stays >= 20000

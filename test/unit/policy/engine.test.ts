@@ -315,7 +315,7 @@ describe("approval", () => {
       kind: "wait",
       tier: "pooled",
       why: "AwaitingApproval",
-      message: "demotion to pooled (monthlyRevenueUSD 9000 < 14000) needs approval: kubectl annotate tp acme landlord.dev/approve-tier=pooled",
+      message: "demotion to pooled (monthlyRevenueUSD 9000 < 14000) needs approval: kubectl annotate tp acme landlord.dev/approve-tier=pooled landlord.dev/approve-reason='<why>'",
     });
   });
 

@@ -39,13 +39,33 @@ export const placementDecisionSpec = withRules(
     approval: z
       .strictObject({
         annotation: z.string().max(63).describe("Value of the landlord.dev/approve-tier annotation, e.g. namespace."),
-        fieldManager: z
-          .string()
-          .max(128)
-          .describe("Field manager that set the annotation, from managedFields, e.g. kubectl-annotate."),
       })
       .optional()
-      .describe("The manual approval the move waited for, if any."),
+      .describe("The manual approval the move waited for, if any; actor and reason say who gave it and why."),
+    actor: z
+      .string()
+      .max(253)
+      .optional()
+      .describe(
+        "The authenticated user whose approval (Manual) or spec.tier change (Pinned, Floor, Ceiling) caused the move, as the API server stamped it (landlord.dev/approved-by or landlord.dev/tier-changed-by), e.g. alice@example.com. Absent when the policy moved the tenant on its own.",
+      ),
+    reason: z
+      .string()
+      .max(1024)
+      .optional()
+      .describe("Why, in that person's words (landlord.dev/approve-reason or landlord.dev/tier-reason), e.g. CHG-1234 contract ended."),
+    previous: z
+      .strictObject({
+        name: z.string().min(1).max(253).describe("The tenant's decision before this one, e.g. acme-0002."),
+        digest: z
+          .string()
+          .max(71)
+          .regex(/^sha256:[0-9a-f]{64}$/)
+          .describe("sha256 of the canonical JSON of that decision's name and spec, e.g. sha256:9f86d0…"),
+        outcome: z.enum(OUTCOMES).optional().describe("That decision's final outcome when this one was recorded, e.g. Succeeded."),
+      })
+      .optional()
+      .describe("The link of the tenant's hash chain of decisions; absent on its first decision. `landlord audit verify` walks it."),
     requestedAt: timestamp.describe("When the move was decided, RFC 3339, e.g. 2025-01-31T12:00:00Z."),
   }),
   immutable("PlacementDecision spec is immutable: decisions are an audit record"),
@@ -95,6 +115,8 @@ export const placementDecisionCrd: CrdDescriptor = {
     { name: "To", type: "string", jsonPath: ".spec.to", description: "Tier after the move." },
     { name: "Trigger", type: "string", jsonPath: ".spec.trigger", description: "What caused the move." },
     { name: "Outcome", type: "string", jsonPath: ".status.outcome", description: "How the move ended." },
+    { name: "Actor", type: "string", jsonPath: ".spec.actor", description: "Who approved or changed spec.tier, as the API server authenticated them." },
+    { name: "Reason", type: "string", jsonPath: ".spec.reason", description: "Why, in their words.", priority: 1 },
     {
       name: "Rule",
       type: "string",

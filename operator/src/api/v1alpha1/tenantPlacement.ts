@@ -218,6 +218,17 @@ export const tenantPlacementStatus = z.strictObject({
     .max(253)
     .optional()
     .describe("Name of the newest PlacementDecision for this tenant, e.g. acme-0003."),
+  decisionHead: z
+    .strictObject({
+      name: z.string().max(253).describe("The newest PlacementDecision of the tenant's chain, e.g. acme-0003."),
+      digest: z
+        .string()
+        .max(71)
+        .regex(/^sha256:[0-9a-f]{64}$/)
+        .describe("sha256 of the canonical JSON of its name and spec, e.g. sha256:9f86d0…"),
+    })
+    .optional()
+    .describe("The head of the tenant's hash chain of PlacementDecisions: `landlord audit verify` checks the newest decision against it."),
   resources: z
     .array(inventoryItem)
     .max(256)
