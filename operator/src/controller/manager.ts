@@ -45,6 +45,8 @@ const INFORMERS: InformerSpec[] = [
     kind,
     labelSelector: MANAGED_SELECTOR,
     ...(CHILD_NAME_FILTERS[kind] ? { accept: CHILD_NAME_FILTERS[kind] } : {}),
+    // Anyone may label a 1 MiB ConfigMap: 50 of them keep a list page far below the client's bound.
+    ...(kind === "ConfigMap" ? { pageSize: 50 } : {}),
   })),
 ];
 
@@ -144,7 +146,8 @@ export interface StartOptions {
  * operator (the caller exits and is restarted), as controller-runtime does.
  */
 export async function startOperator(config: OperatorConfig, log: Logger, options: StartOptions = {}): Promise<RunningOperator> {
-  const access = loadClusterAccess(config.kubeconfig);
+  const access = loadClusterAccess(config.kubeconfig, { preferInCluster: true });
+  for (const warning of access.warnings) log.warn({ source: access.source }, warning);
   const client = createKubeClient(access);
   let election: LeaderElector | undefined;
   // With leader election, every write first checks that this replica still holds the Lease by its

@@ -19,6 +19,8 @@ export interface InformerSpec {
    * filter anyone who can label an object passes; this bounds what they can make the operator hold.
    */
   accept?: (object: KubeObject) => boolean;
+  /** Objects per list page; fewer for kinds whose objects can be large (ConfigMaps: 1 MiB each). */
+  pageSize?: number;
 }
 
 export interface InformerSet {
@@ -89,7 +91,7 @@ export function createInformerSet(options: InformerOptions): InformerSet {
       const page = await client.request<KubeList & { apiVersion?: string }>({
         method: "GET",
         path: collectionPath(spec.kind),
-        query: { labelSelector: spec.labelSelector, limit: LIST_PAGE_SIZE, continue: continueToken },
+        query: { labelSelector: spec.labelSelector, limit: spec.pageSize ?? LIST_PAGE_SIZE, continue: continueToken },
         signal,
       });
       resourceVersion ??= page.metadata.resourceVersion;

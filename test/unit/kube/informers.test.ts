@@ -198,6 +198,7 @@ describe.skipIf(!hasOpenssl)("informers, watch and client against a fake API ser
     server: `https://127.0.0.1:${api.port}`,
     ca: readFileSync(pki.caCert),
     insecureSkipTlsVerify: false,
+    warnings: [],
     headers: {},
     source: "test",
     credentials: async () => ({ authorization: "Bearer good" }),
