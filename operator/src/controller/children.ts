@@ -2,6 +2,7 @@ import type { KubeObject } from "../kube/client.ts";
 import type { PodSecurityLevel, Quota, Tier } from "../api/v1alpha1/index.ts";
 import { LABELS, OWNER_UID_ANNOTATION, podSecurityLabels, poolLabels, tenantLabels } from "./labels.ts";
 import { tenantNamespace } from "./names.ts";
+import { EGRESS_POLICY_NAME, egressPolicy, type EgressAllowance } from "./egress.ts";
 import { formatQuantity, mergeQuota, parseQuantity } from "../placement/quantity.ts";
 
 /** Names of the objects Landlord keeps inside every namespace it manages. */
@@ -15,7 +16,7 @@ export const CHILD_NAMES = {
 } as const;
 
 /** Every NetworkPolicy name Landlord writes. */
-export const CHILD_NETWORK_POLICIES: readonly string[] = [CHILD_NAMES.networkPolicy];
+export const CHILD_NETWORK_POLICIES: readonly string[] = [CHILD_NAMES.networkPolicy, EGRESS_POLICY_NAME];
 
 /** Quota of a namespace tier when neither the tenant nor its policy sets one. */
 export const DEFAULT_NAMESPACE_QUOTA: Required<Quota> = { cpu: "4", memory: "8Gi", storage: "50Gi", pods: 50 };
@@ -85,7 +86,16 @@ function defaultDeny(namespace: string, labels: Record<string, string>, owner: s
 }
 
 /** Everything the namespace tier owns, in creation order (the Namespace first). */
-export function namespaceTierObjects(options: { tenant: TenantIdentity; quota: Quota; admins?: Admin[]; tier?: Tier; owner?: string; podSecurity?: PodSecurityLevel }): KubeObject[] {
+export function namespaceTierObjects(options: {
+  tenant: TenantIdentity;
+  quota: Quota;
+  admins?: Admin[];
+  tier?: Tier;
+  owner?: string;
+  podSecurity?: PodSecurityLevel;
+  /** Where pods may connect besides their namespace and DNS (the operator's configuration). */
+  egress?: readonly EgressAllowance[];
+}): KubeObject[] {
   const { tenant, owner } = options;
   const namespace = tenantNamespace(tenant.tenantId);
   // The dedicated tiers (database, account) keep the namespace; its tier label says which one serves.
@@ -95,6 +105,7 @@ export function namespaceTierObjects(options: { tenant: TenantIdentity; quota: Q
     namespaced("ResourceQuota", "v1", CHILD_NAMES.quota, namespace, labels, { spec: { hard: quotaHard(options.quota) } }, owner),
     limitRange(namespace, labels, owner),
     defaultDeny(namespace, labels, owner),
+    egressPolicy(namespace, labels, options.egress ?? [], ownerAnnotations(owner).annotations),
   ];
   if (options.admins && options.admins.length > 0) {
     objects.push(
@@ -159,6 +170,7 @@ export function shardObjects(options: {
   /** The TenantPool's UID. */
   owner?: string;
   podSecurity?: PodSecurityLevel;
+  egress?: readonly EgressAllowance[];
 }): KubeObject[] {
   const { owner } = options;
   const labels = poolLabels(options.pool, options.index);
@@ -188,6 +200,7 @@ export function shardObjects(options: {
     namespaced("ResourceQuota", "v1", CHILD_NAMES.quota, options.namespace, labels, { spec: { hard: quotaHard(options.quota) } }, owner),
     limitRange(options.namespace, labels, owner),
     defaultDeny(options.namespace, labels, owner),
+    egressPolicy(options.namespace, labels, options.egress ?? [], ownerAnnotations(owner).annotations),
     namespaced("ConfigMap", "v1", CHILD_NAMES.registry, options.namespace, labels, { data }, owner),
   ];
 }

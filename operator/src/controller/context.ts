@@ -8,6 +8,7 @@ import type { OperationRunner } from "../provision/runner.ts";
 import { jsonEqual } from "./conditions.ts";
 import { TAG_LABEL_PREFIX } from "../../../pulumi/tags.ts";
 import { foreignOwner, isManaged, ownerOfDesired } from "./ownership.ts";
+import type { EgressAllowance } from "./egress.ts";
 
 export interface EventRecorder {
   record(object: KubeObject, type: "Normal" | "Warning", reason: string, message: string): void;
@@ -34,7 +35,9 @@ export interface ControllerContext {
   /** Runs the Pulumi stacks of the database and account tiers in the background. */
   provisioner: OperationRunner;
   /** Where dedicated stacks go (from the operator's configuration). */
-  aws: { region: string; vpcId?: string | undefined; subnetIds?: string[] | undefined };
+  aws: { region: string; vpcId?: string | undefined; subnetIds?: string[] | undefined; clientCidrs?: string[] | undefined };
+  /** Egress every namespace Landlord creates allows besides its own pods and DNS (see egress.ts). */
+  egress?: readonly EgressAllowance[];
 }
 
 export const tenantKey = (tenantId: string): string => `tenant/${tenantId}`;

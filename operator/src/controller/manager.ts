@@ -234,7 +234,8 @@ export async function startOperator(config: OperatorConfig, log: Logger, options
   provisionerActive = () => provisioner.active();
   const ctx: ControllerContext = {
     provisioner,
-    aws: { region: config.awsRegion, vpcId: config.awsVpcId, subnetIds: config.awsSubnetIds },
+    aws: { region: config.awsRegion, vpcId: config.awsVpcId, subnetIds: config.awsSubnetIds, clientCidrs: config.awsClientCidrs },
+    egress: config.egressAllow,
     prometheus,
     store,
     resources,

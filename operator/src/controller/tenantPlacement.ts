@@ -21,6 +21,7 @@ import { APPROVE_ANNOTATION, FINALIZER, LABELS, MANAGED_BY_VALUE } from "./label
 import { tenantNamespace } from "./names.ts";
 import { foreignOwner, type Owner } from "./ownership.ts";
 import { parseShardIndex } from "../placement/placer.ts";
+import { EGRESS_POLICY_NAME } from "./egress.ts";
 import { parsedSpec } from "./parsedSpec.ts";
 
 export interface TenantObject extends KubeObject {
@@ -104,6 +105,7 @@ function inventory(tier: Tier | undefined, tenantId: string, seat: { namespace: 
       { kind: "ResourceQuota", name: CHILD_NAMES.quota, namespace },
       { kind: "LimitRange", name: CHILD_NAMES.limits, namespace },
       { kind: "NetworkPolicy", name: CHILD_NAMES.networkPolicy, namespace },
+      { kind: "NetworkPolicy", name: EGRESS_POLICY_NAME, namespace },
       ...(admins ? [{ kind: "RoleBinding", name: CHILD_NAMES.adminBinding, namespace }] : []),
       ...(stackOf(tier) ? [{ kind: "ConfigMap", name: CHILD_NAMES.connection, namespace }] : []),
     );
@@ -216,7 +218,7 @@ export async function reconcileTenant(ctx: ControllerContext, tenantId: string):
     } else {
       const quota = spec.quota ?? policyQuota(ctx, spec, target) ?? policyQuota(ctx, spec, "namespace") ?? DEFAULT_NAMESPACE_QUOTA;
       const podSecurity = policyOf(ctx, spec)?.podSecurity ?? "restricted";
-      for (const object of namespaceTierObjects({ tenant: spec, quota, admins: spec.admins, tier: target, owner: owner.uid, podSecurity })) await applyIfChanged(ctx, object);
+      for (const object of namespaceTierObjects({ tenant: spec, quota, admins: spec.admins, tier: target, owner: owner.uid, podSecurity, egress: ctx.egress ?? [] })) await applyIfChanged(ctx, object);
       if (!spec.admins?.length) await removeStaleAdminBinding(ctx, owner, tenantId);
       targetReady = namespaceReady(ctx, owner, tenantId);
       const kind = stackOf(target);

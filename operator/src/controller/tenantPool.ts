@@ -143,6 +143,7 @@ export async function reconcilePool(ctx: ControllerContext, poolName: string): P
       members,
       owner: pool.metadata.uid,
       podSecurity: spec.podSecurity,
+      egress: ctx.egress ?? [],
       ...(spec.nodeSelector ? { nodeSelector: spec.nodeSelector } : {}),
     }));
     shardStatus.push({ namespace: shard.namespace, tenants: members.length, allocated: { cpu: String(allocated.cpu), memory: String(allocated.memory) } });

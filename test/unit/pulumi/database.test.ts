@@ -47,6 +47,11 @@ describe("database program", () => {
     expect(BACKUP_RETENTION_DAYS).toBeGreaterThanOrEqual(7);
   });
 
+  it("admits database clients only from the configured cluster CIDRs, on the engine port (issue 15)", async () => {
+    const group = only(await run({ aws: { region: "eu-west-1", clientCidrs: ["10.0.0.0/19", "100.64.0.0/16"] } }), SECURITY_GROUP).inputs;
+    expect(group["ingress"]).toEqual([expect.objectContaining({ protocol: "tcp", fromPort: 5432, toPort: 5432, cidrBlocks: ["10.0.0.0/19", "100.64.0.0/16"] })]);
+  });
+
   it("passes no password anywhere: no resource, provider or data source input names one", async () => {
     const result = await run({ aws: { region: "eu-west-1", subnetIds: ["subnet-a"] } });
     const keys = [...result.resources.flatMap((r) => allKeys(r.inputs)), ...result.calls.flatMap((c) => allKeys(c.inputs))];
