@@ -103,6 +103,28 @@ describe("tenant input never escalates (issue 15)", () => {
     await k(["delete", "tpool", twin]);
   });
 
+  it("1. neither writes to nor deletes a namespace recorded for another owner; the tenant stays served and is told", async () => {
+    const name = id("taken");
+    const namespace = `tenant-${name}`;
+    await admitted(name, { quota: { cpu: "1" } }, `${name}-admin`);
+    // As if another TenantPlacement's reconcile had created it (what a name collision amounted to).
+    await k(["annotate", "namespace", namespace, "--overwrite", "landlord.dev/owner-uid=00000000-0000-0000-0000-00000000beef"]);
+    await apply([tenantManifest(name, { ...pinned("namespace"), admins: [{ kind: "User", name: `${name}-admin` }], quota: { cpu: "3" } })]);
+    const refused = await waitFor(name, (t) => condition(t, "Degraded")?.reason === "NamespaceConflict", "the conflict reported");
+    expect(condition(refused, "Degraded")?.message).toMatch(/belongs to another owner \(landlord\.dev\/owner-uid 00000000-0000-0000-0000-00000000beef/);
+    expect(condition(refused, "Ready")?.status).toBe("True");
+    expect(refused.status?.tier).toBe("namespace");
+    const quota = await kJson<{ spec: { hard: Record<string, string> } }>(["get", "resourcequota", "landlord-quota", "-n", namespace]);
+    expect(quota.spec.hard["requests.cpu"]).toBe("1");
+    const events = await kJson<{ items: Array<{ reason: string }> }>(["get", "events", "-A", "--field-selector", `involvedObject.name=${name}`]);
+    expect(events.items.map((e) => e.reason)).toContain("NamespaceConflict");
+    // Deleting the tenant leaves the other owner's namespace alone.
+    await k(["delete", "tp", name, "--timeout=60s"]);
+    const ns = await kJson<{ metadata: { deletionTimestamp?: string } }>(["get", "namespace", namespace]);
+    expect(ns.metadata.deletionTimestamp).toBeUndefined();
+    await k(["delete", "namespace", namespace, "--wait=false"]);
+  });
+
   it("1. refuses tenant ids and pool prefixes that could name someone else's namespace or RDS instance", async () => {
     const long = "a".repeat(55);
     expect(await kFails(["apply", "--server-side", "--field-manager=it", "-f", "-"], JSON.stringify(tenantManifest(long)))).toMatch(/may not be more than 54/);

@@ -6,6 +6,7 @@ import {
   type TenantPlacementStatus,
   type Tier,
 } from "../api/v1alpha1/index.ts";
+import { z } from "zod";
 import { ApiError, type KubeObject } from "../kube/client.ts";
 import type { ReconcileResult } from "../kube/queue.ts";
 import { CHILD_NAMES, connectionConfigMap, DEFAULT_NAMESPACE_QUOTA, namespaceTierObjects, registryEntry } from "./children.ts";
@@ -346,6 +347,8 @@ function policyOf(ctx: ControllerContext, spec: TenantPlacementSpec): PlacementP
   return ctx.store.get<KubeObject & { spec?: PlacementPolicySpec }>("PlacementPolicy", spec.policyRef)?.spec;
 }
 
+const salvageable = tenantPlacementSpec.extend({ tenantId: z.string().min(1).max(63) });
+
 /**
  * The spec of an invalid tenant for releasing it: each field that is valid on its own, defaults for
  * the rest. The cost center, if invalid, is taken from the tags of its AWS resources (the release of
@@ -360,7 +363,9 @@ function salvageSpec(tenant: TenantObject): TenantPlacementSpec | undefined {
   }
   // The pool that seats it, as the status recorded it, if spec.pool itself is what is invalid.
   if (kept.pool === undefined && tenant.status?.pool) kept.pool = tenant.status.pool;
-  const parsed = tenantPlacementSpec.safeParse(kept);
+  // A tenant id from before the length and "--" rules (issue 15) must still be deletable: its
+  // namespace is found by its old name and released only if its labels say it is this tenant's.
+  const parsed = salvageable.safeParse(kept);
   return parsed.success ? parsed.data : undefined;
 }
 
