@@ -124,6 +124,12 @@ export function migrationJob(input: MigrationInput): KubeObject {
     // Fixed here, not by the template: a Job Landlord writes never borrows a tenant's ServiceAccount.
     podSpec.serviceAccountName = input.serviceAccountName ?? "default";
     if (!input.serviceAccountName) podSpec.automountServiceAccountToken = false;
+    // The tenant namespace enforces Pod Security restricted: what the template leaves unsaid is
+    // filled in the way restricted requires, so a plain template runs; what it says is kept.
+    podSpec.securityContext = { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" }, ...((podSpec.securityContext as Record<string, unknown> | undefined) ?? {}) };
+    for (const container of [...(podSpec.containers ?? []), ...((podSpec.initContainers as typeof podSpec.containers) ?? [])]) {
+      container.securityContext = { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, ...((container.securityContext as Record<string, unknown> | undefined) ?? {}) };
+    }
   }
   const annotations = { ...(template.metadata?.annotations ?? {}), ...(ownerAnnotations(input.owner).annotations ?? {}) };
   return {

@@ -61,6 +61,18 @@ describe("migration Jobs", () => {
     expect(migrationJob(input).metadata.annotations?.["landlord.dev/owner-uid"]).toBe("uid-acme");
   });
 
+  it("fill in what Pod Security restricted requires and the template leaves unsaid, keeping what it says", () => {
+    const input = { tenantId: "acme", owner: "u", costCenter: "cc", decision: "d", decisionUid: "d", attempt: 1, from: "pooled", to: "database" } as const;
+    const pod = (job: KubeObject) => (job.spec as { template: { spec: { securityContext: unknown; containers: Array<{ securityContext: unknown }> } } }).template.spec;
+    const plain = pod(migrationJob({ ...input, template }));
+    expect(plain.securityContext).toEqual({ runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } });
+    expect(plain.containers[0]?.securityContext).toEqual({ allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } });
+    const own = { spec: { template: { spec: { securityContext: { runAsUser: 1000 }, containers: [{ name: "m", securityContext: { readOnlyRootFilesystem: true } }] } } } };
+    const kept = pod(migrationJob({ ...input, template: own }));
+    expect(kept.securityContext).toMatchObject({ runAsUser: 1000, runAsNonRoot: true });
+    expect(kept.containers[0]?.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
+  });
+
   it("refuse templates that would escalate", () => {
     expect(jobTemplateProblems(template)).toEqual([]);
     const bad = {
