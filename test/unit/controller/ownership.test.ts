@@ -3,6 +3,9 @@ import type { KubeObject } from "../../../operator/src/kube/client.ts";
 import { namespaceTierObjects, shardObjects } from "../../../operator/src/controller/children.ts";
 import { jobTemplateProblems, migrationJob, migrationJobName } from "../../../operator/src/controller/migration.ts";
 import { foreignOwner, ownerOfDesired } from "../../../operator/src/controller/ownership.ts";
+import type { ControllerContext } from "../../../operator/src/controller/context.ts";
+import { findSeat, trustedRegistry } from "../../../operator/src/controller/tenantPlacement.ts";
+import { ObjectStore } from "../../../operator/src/kube/store.ts";
 
 const tenant = { tenantId: "acme", costCenter: "cc-1", tags: { team: "growth" } };
 
@@ -96,5 +99,29 @@ describe("migration Jobs", () => {
       "container m adds capabilities",
       "container m reads a Kubernetes Secret",
     ]);
+  });
+});
+
+describe("registry seats (issue 15, item 4)", () => {
+  const store = new ObjectStore();
+  const ctx = { store } as unknown as ControllerContext;
+  store.upsert("TenantPool", { apiVersion: "landlord.dev/v1alpha1", kind: "TenantPool", metadata: { name: "standard", uid: "uid-pool" }, spec: { namespacePrefix: "pool-standard" } });
+  const [namespace, , , , , registry] = shardObjects({ pool: "standard", index: 1, namespace: "pool-standard-1", quota: {}, members: [{ tenantId: "acme", costCenter: "cc", quota: {}, tier: "pooled" }], owner: "uid-pool" }) as KubeObject[];
+  store.upsert("Namespace", namespace as KubeObject);
+  store.upsert("ConfigMap", registry as KubeObject);
+  const forgedIn = (ns: string, uid = "uid-pool"): KubeObject => ({ ...(registry as KubeObject), metadata: { ...(registry as KubeObject).metadata, namespace: ns, annotations: { "landlord.dev/owner-uid": uid } } });
+
+  it("are read from the pool's own shard registry", () => {
+    expect(trustedRegistry(ctx, "standard", registry as KubeObject)).toBe(true);
+    expect(findSeat(ctx, "standard", "acme")?.namespace).toBe("pool-standard-1");
+  });
+
+  it("are never read from a look-alike ConfigMap elsewhere, even one claiming the pool's UID", () => {
+    store.upsert("Namespace", { apiVersion: "v1", kind: "Namespace", metadata: { name: "tenant-mallory", labels: { "landlord.dev/tenant": "mallory", "landlord.dev/managed-by": "landlord" } } });
+    expect(trustedRegistry(ctx, "standard", forgedIn("tenant-mallory"))).toBe(false);
+    // A namespace named like a shard but created for another owner.
+    store.upsert("Namespace", { ...(namespace as KubeObject), metadata: { ...(namespace as KubeObject).metadata, name: "pool-standard-2", annotations: { "landlord.dev/owner-uid": "uid-other" } } });
+    expect(trustedRegistry(ctx, "standard", forgedIn("pool-standard-2"))).toBe(false);
+    expect(trustedRegistry(ctx, "nonexistent", registry as KubeObject)).toBe(false);
   });
 });
