@@ -3,7 +3,7 @@ import { Budget } from "@pulumi/aws/budgets/budget.js";
 import { Account } from "@pulumi/aws/organizations/account.js";
 import type { StackRequest } from "../operator/src/provision/port.ts";
 import { databaseArgs, tenantDatabase } from "./database.ts";
-import { ACCOUNT_NAME_MAX, awsName, SESSION_NAME_MAX } from "./names.ts";
+import { ACCOUNT_NAME_MAX, awsDisplayName, awsName, SESSION_NAME_MAX } from "./names.ts";
 import { taggedProvider } from "./provider.ts";
 import { checkStackTags } from "./stackTags.ts";
 import { COST_KEYS } from "./tags.ts";
@@ -40,7 +40,7 @@ export function accountProgram(request: StackRequest): Record<string, unknown> {
   const account = new Account(
     "account",
     {
-      name: awsName(request.tenantId, { max: ACCOUNT_NAME_MAX }),
+      name: awsDisplayName(request.tenantId, ACCOUNT_NAME_MAX),
       email: settings.email,
       parentId: settings.organizationalUnitId,
       roleName: settings.roleName,

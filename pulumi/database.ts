@@ -27,6 +27,8 @@ export interface DatabaseArgs {
   vpcId?: string;
   /** Absent or empty: the RDS default subnet group (the default VPC's subnets). */
   subnetIds?: string[];
+  /** Where clients connect from (the cluster's node and pod CIDRs). Absent: the whole VPC. */
+  clientCidrs?: string[];
   /** Turns deletion protection off ahead of a destroy that deletes (Snapshot, Delete). */
   releasing?: boolean;
 }
@@ -53,6 +55,7 @@ export function databaseArgs(request: StackRequest): DatabaseArgs {
     region: request.aws.region,
     ...(request.aws.vpcId ? { vpcId: request.aws.vpcId } : {}),
     ...(request.aws.subnetIds ? { subnetIds: request.aws.subnetIds } : {}),
+    ...(request.aws.clientCidrs ? { clientCidrs: request.aws.clientCidrs } : {}),
     ...(request.releasing ? { releasing: true } : {}),
   };
 }
@@ -78,8 +81,13 @@ export function tenantDatabase(args: DatabaseArgs, provider?: Provider): TenantD
       name: awsName(args.tenantId, { suffix: "db", max: 255 }),
       description: `Landlord: RDS instance of tenant ${args.tenantId}`,
       vpcId: vpc.id,
-      // Only the engine port, only from inside the VPC; no egress (RDS answers on the open connection).
-      ingress: [{ protocol: "tcp", fromPort: port, toPort: port, cidrBlocks: [vpc.cidrBlock], description: "Database clients in the VPC" }],
+      // Only the engine port, only from the cluster's configured node and pod CIDRs (else the whole
+      // VPC, which every other workload there shares); no egress (RDS answers on the open connection).
+      ingress: [
+        args.clientCidrs && args.clientCidrs.length > 0
+          ? { protocol: "tcp", fromPort: port, toPort: port, cidrBlocks: args.clientCidrs, description: "Database clients: the cluster's nodes and pods" }
+          : { protocol: "tcp", fromPort: port, toPort: port, cidrBlocks: [vpc.cidrBlock], description: "Database clients in the VPC" },
+      ],
     },
     opts,
   );

@@ -1,9 +1,12 @@
 import { createHash } from "node:crypto";
 
 /**
- * Deterministic AWS names from a tenant id. A DNS-1123 tenant id can be 63 characters and contain
- * "--", which RDS identifiers forbid; such names keep a readable prefix and end in a hash of the
- * unaltered name, so two tenants never share an identifier and a tenant's never changes.
+ * Deterministic AWS names from a tenant id. Identifiers (RDS instance, security and subnet group,
+ * session name) are `landlord-<tenantId>[-<suffix>]` verbatim and nothing else: the tenant id's
+ * rules (at most 54 characters, no "--"; see TENANT_ID_MAX) make that a valid RDS
+ * identifier, so the mapping is injective by construction. Shortening with a hash, as earlier
+ * versions did, let a crafted id ("acme-corp-<hash>") name another tenant's instance; an id outside
+ * the rules is now refused here rather than rewritten.
  */
 
 /** RDS identifier limit (also used for security groups and subnet groups for one naming scheme). */
@@ -13,11 +16,32 @@ export const ACCOUNT_NAME_MAX = 50;
 /** STS role session names. */
 export const SESSION_NAME_MAX = 64;
 
+/** A letter first, then letters, digits and single hyphens, no trailing hyphen (RDS's rule, the strictest). */
+const AWS_IDENTIFIER = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+
+export class AwsNameError extends Error {
+  override name = "AwsNameError";
+}
+
 export function awsName(tenantId: string, options: { suffix?: string; max?: number } = {}): string {
   const max = options.max ?? RDS_IDENTIFIER_MAX;
-  const raw = `landlord-${tenantId}${options.suffix ? `-${options.suffix}` : ""}`;
-  const clean = raw.toLowerCase().replace(/[^a-z0-9-]/g, "-").replace(/-{2,}/g, "-").replace(/-+$/, "");
-  if (clean === raw && raw.length <= max) return raw;
+  const name = `landlord-${tenantId}${options.suffix ? `-${options.suffix}` : ""}`;
+  if (!AWS_IDENTIFIER.test(name) || name.length > max) {
+    throw new AwsNameError(
+      `tenant id ${JSON.stringify(tenantId)} cannot name AWS resources: ${name} must be at most ${max} lowercase letters, digits and single hyphens (tenant ids are at most 54 characters and never contain "--")`,
+    );
+  }
+  return name;
+}
+
+/**
+ * A display name that may be shorter than the id allows (an AWS account's name, 50 characters):
+ * a readable prefix and a hash of the whole name. Only for names that identify nothing (accounts
+ * are identified by their id and e-mail), since a shortened name is not injective.
+ */
+export function awsDisplayName(tenantId: string, max: number): string {
+  const raw = `landlord-${tenantId}`;
+  if (raw.length <= max) return raw;
   const hash = createHash("sha256").update(raw).digest("hex").slice(0, 8);
-  return `${clean.slice(0, max - hash.length - 1).replace(/-+$/, "")}-${hash}`;
+  return `${raw.slice(0, max - hash.length - 1).replace(/-+$/, "")}-${hash}`;
 }

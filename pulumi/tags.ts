@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { LABEL_KEY, LABEL_VALUE, type Tier } from "../operator/src/api/v1alpha1/common.ts";
+import { LABEL_KEY, LABEL_VALUE, TAG_KEY, type Tier } from "../operator/src/api/v1alpha1/common.ts";
 
 /**
  * The cost keys of DESIGN.md section 3, made in one place: tags in AWS (through each provider's
@@ -24,6 +24,15 @@ export const REQUIRED_COST_KEYS = [COST_KEYS.tenant, COST_KEYS.tier, COST_KEYS.c
 
 /** Keys Landlord sets itself; a tenant's own tag may not use this prefix. */
 export const RESERVED_PREFIX = "landlord.dev/";
+
+/**
+ * The label of a tenant's own tag `<key>` is `tags.landlord.dev/<key>`: tags are tenant input, and
+ * a label such as pod-security.kubernetes.io/enforce or one a NetworkPolicy selects on must never
+ * come from it. The AWS tag keeps the key as written, so a Cost Explorer filter on `team` and a
+ * label selector on `tags.landlord.dev/team` find the same tenant.
+ */
+export const TAG_LABEL_PREFIX = "tags.landlord.dev/";
+export const tagLabelKey = (key: string): string => `${TAG_LABEL_PREFIX}${key}`;
 
 /** AWS limits (docs: "Tagging AWS resources"): per resource, counting every user tag. */
 export const AWS_TAG_LIMITS = { maxTags: 50, maxKeyLength: 128, maxValueLength: 256 } as const;
@@ -92,8 +101,12 @@ export function tagProblems(tags: Record<string, string>): string[] {
 export function costTags(input: CostTagInput): Record<string, string> {
   const own = input.tags ?? {};
   const problems = Object.keys(own)
-    .filter((key) => key.startsWith(RESERVED_PREFIX))
-    .map((key) => `tag key ${key} is reserved for the tags Landlord sets itself: remove it from spec.tags or rename it (e.g. example.com/${key.slice(RESERVED_PREFIX.length)})`);
+    .filter((key) => !TAG_KEY.test(key))
+    .map((key) =>
+      key.startsWith(RESERVED_PREFIX)
+        ? `tag key ${key} is reserved for the tags Landlord sets itself: remove it from spec.tags or rename it (e.g. ${key.slice(RESERVED_PREFIX.length)})`
+        : `tag key ${JSON.stringify(key)} is not a label name without a prefix (at most 63 letters, digits, '-', '_' or '.', e.g. team): its label would be ${TAG_LABEL_PREFIX}<key>`,
+    );
   for (const [field, value] of [
     ["tenantId", input.tenantId],
     ["costCenter", input.costCenter],
@@ -130,9 +143,14 @@ export function toLabelValue(value: string): string {
   return readable.length > 0 ? `${readable}-${hash}` : hash;
 }
 
-/** Kubernetes labels carrying exactly the cost tags: same keys, values mapped by toLabelValue. */
+/** The label key of a cost tag key: the required keys as they are, a tenant's own under tags.landlord.dev/. */
+export function labelKeyOf(tagKey: string): string {
+  return tagKey.startsWith(RESERVED_PREFIX) ? tagKey : tagLabelKey(tagKey);
+}
+
+/** Kubernetes labels carrying exactly the cost tags: keys mapped by labelKeyOf, values by toLabelValue. */
 export function costLabels(input: CostTagInput): Record<string, string> {
-  return Object.fromEntries(Object.entries(costTags(input)).map(([key, value]) => [key, toLabelValue(value)]));
+  return Object.fromEntries(Object.entries(costTags(input)).map(([key, value]) => [labelKeyOf(key), toLabelValue(value)]));
 }
 
 /** The keys of `tags` that a resource must carry and does not (or carries with another value). */

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
+import { parseEgressAllowance } from "./controller/egress.ts";
 
 /**
  * The operator's configuration, from flags and environment (flags win). The only module that reads
@@ -99,6 +100,8 @@ const configSchema = z.object({
   awsRegion: z.string(),
   awsVpcId: z.string().optional(),
   awsSubnetIds: z.array(z.string()).optional(),
+  awsClientCidrs: z.array(z.string()).optional(),
+  egressAllow: z.array(z.object({ cidr: z.string(), port: z.number().int().optional() })),
   provisionConcurrency: z.number().int(),
   provisionTimeoutMs: z.number().positive(),
 });
@@ -181,6 +184,27 @@ const OPTIONS: OptionSpec[] = [
     expected: "a comma-separated list of at least two subnet ids such as subnet-0abc1234,subnet-0def5678",
     schema: z.string().transform((text) => text.split(",").map((s) => s.trim())).pipe(z.array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/)).min(2)),
     fallback: () => undefined,
+  },
+  {
+    key: "awsClientCidrs",
+    flag: "aws-client-cidrs",
+    expected: "a comma-separated list of IPv4 CIDRs the cluster's nodes and pods connect from, e.g. 10.0.0.0/19,100.64.0.0/16 (a dedicated RDS instance admits only these)",
+    schema: z.string().transform((text) => text.split(",").map((s) => s.trim())).pipe(z.array(z.string().regex(/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/)).min(1).max(50)),
+    fallback: () => undefined,
+  },
+  {
+    key: "egressAllow",
+    flag: "egress-allow",
+    expected: "a comma-separated list of IPv4 CIDRs with an optional TCP port that pods of every Landlord namespace may reach, e.g. 10.0.32.0/20:5432 (empty: only their own namespace and DNS)",
+    schema: z.string().transform((text, ctx) => {
+      try {
+        return text.split(",").map((s) => s.trim()).filter((s) => s !== "").map(parseEgressAllowance);
+      } catch (error) {
+        ctx.addIssue({ code: "custom", message: (error as Error).message });
+        return z.NEVER;
+      }
+    }),
+    fallback: () => "",
   },
   { key: "provisionConcurrency", flag: "provision-concurrency", expected: "a whole number from 1 to 32", schema: wholeNumber(1, 32), fallback: () => "4" },
   { key: "provisionTimeoutMs", flag: "provision-timeout", expected: DURATION_EXPECTED, schema: durationMs, fallback: () => "60m" },

@@ -14,6 +14,7 @@
  */
 import { API_VERSION, tenantPlacementSpec } from "../../operator/src/api/v1alpha1/index.ts";
 import { CHILD_NAMES, namespaceTierObjects } from "../../operator/src/controller/children.ts";
+import { EGRESS_POLICY_NAME } from "../../operator/src/controller/egress.ts";
 import { decisionName, tenantNamespace } from "../../operator/src/controller/names.ts";
 import type { KubeClient, KubeObject } from "../../operator/src/kube/client.ts";
 import { FIELD_MANAGER, objectPath, STATUS_FIELD_MANAGER, type Kind } from "../../operator/src/kube/resources.ts";
@@ -40,6 +41,7 @@ function servedFromNamespace(tenantId: string, phase: "CuttingOver" | "Active", 
       { kind: "ResourceQuota", name: CHILD_NAMES.quota, namespace },
       { kind: "LimitRange", name: CHILD_NAMES.limits, namespace },
       { kind: "NetworkPolicy", name: CHILD_NAMES.networkPolicy, namespace },
+      { kind: "NetworkPolicy", name: EGRESS_POLICY_NAME, namespace },
     ],
     conditions: [
       condition("Ready", "True", phase === "Active" ? "Served" : "ServedWhileMoving", "Served from the namespace tier", at),

@@ -247,6 +247,40 @@ describe("the database and account tiers (plan provisioner)", () => {
     expect((await decisions(name)).at(-1)?.status?.outcome).toBe("RolledBack");
   });
 
+  it("believes only the migration Job it created: a tenant admin's look-alike, made under the same name, completes nothing (issue 15)", async () => {
+    const name = id("fake");
+    const admin = `${name}-admin`;
+    await apply([tenant(name, 1000, { admins: [{ kind: "User", name: admin }] })]);
+    await waitFor(name, (t) => t.status?.tier === "pooled" && t.status.phase === "Active", "pooled");
+    await setRevenue(name, 60000);
+    const migrating = await waitFor(name, (t) => t.status?.phase === "Migrating" && Boolean(t.status.migration?.job), "migrating");
+    const namespace = `tenant-${name}`;
+    const jobName = migrating.status?.migration?.job ?? "";
+    // Named from the move's UID, not from anything a tenant can read before the Job exists.
+    expect(jobName).toMatch(/^landlord-migrate-[0-9a-f]{20}$/);
+    expect(jobName).not.toContain(name);
+    const real = await kJson<Job & { metadata: { uid: string } }>(["get", "job", jobName, "-n", namespace]);
+    expect(real.spec.template.spec).toMatchObject({ serviceAccountName: "default", automountServiceAccountToken: false });
+
+    // The tenant admin (admin in the namespace) deletes Landlord's Job and makes its own, same name,
+    // same labels. The operator is stopped meanwhile only so that it cannot re-create its own Job
+    // first (which it does when its Job merely disappears): the swap must be what it finds.
+    await operator.stop();
+    await k(["delete", "job", jobName, "-n", namespace, "--as", admin, "--wait=true"]);
+    const forged = { apiVersion: "batch/v1", kind: "Job", metadata: { name: jobName, namespace, labels: real.metadata.labels }, spec: { template: { spec: { restartPolicy: "Never", containers: [{ name: "m", image: "busybox" }] } } } };
+    await k(["create", "-f", "-", "--as", admin], JSON.stringify(forged));
+    await finishJob(namespace, jobName, "Complete");
+    operator = await startOperatorProcess(["--provisioner", "plan"]);
+    await operator.waitReady();
+
+    // Not believed: the attempt fails, the tenant stays served from the pool, and the next attempt is a new Job.
+    const failed = await waitFor(name, (t) => t.status?.migration?.state === "Failed", "the look-alike refused");
+    expect(failed.status?.tier).toBe("pooled");
+    expect(condition(failed, "Degraded")?.message).toMatch(/was replaced by an object Landlord did not create/);
+    await k(["patch", "tp", name, "--type=merge", "-p", JSON.stringify({ spec: { tier: { mode: "Pinned", pinned: "pooled" } } })]);
+    await waitFor(name, (t) => t.status?.phase === "Active" && !t.status.stacks, "back in the pool");
+  });
+
   it("moves up to an account and back down without a migration policy, releasing each stack after cut-over", async () => {
     const name = id("acct");
     await apply([tenant(name, 300000, { policyRef: POLICY_NO_MIGRATION, deletionPolicy: "Delete" })]);

@@ -140,7 +140,7 @@ describe("the placement operator", () => {
       "landlord.dev/tier": "namespace",
       "landlord.dev/cost-center": "cc-7",
       "landlord.dev/managed-by": "landlord",
-      team: "it",
+      "tags.landlord.dev/team": "it",
     });
     const binding = await kJson<{ roleRef: { name: string }; subjects: { kind: string; name: string }[] }>(["get", "rolebinding", "landlord-tenant-admins", "-n", namespace]);
     expect(binding.roleRef.name).toBe("admin");

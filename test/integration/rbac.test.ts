@@ -171,7 +171,9 @@ describe("the chart's ServiceAccount", () => {
 
     it("can still create, label and delete a namespace it manages, and bind admin to a tenant's admins there", async () => {
       const own = `${run}-own`;
-      await kAsOperator(["apply", "--server-side", "--field-manager=landlord", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "Namespace", metadata: { name: own, labels: labelsManaged } }));
+      // With Pod Security, as every namespace Landlord creates (the guard refuses one without).
+      const labels = { ...labelsManaged, "pod-security.kubernetes.io/enforce": "restricted" };
+      await kAsOperator(["apply", "--server-side", "--field-manager=landlord", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "Namespace", metadata: { name: own, labels } }));
       await kAsOperator(["apply", "--server-side", "--field-manager=landlord", "-f", "-"], JSON.stringify(adminBinding(own, [{ kind: "Group", name: `${run}-admins` }])));
       await kAsOperator(["label", "namespace", own, "landlord.dev/tier=namespace"]);
       // ...but not strip Landlord's label (it would lose track of the namespace).

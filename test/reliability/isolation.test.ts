@@ -172,6 +172,19 @@ describe("tenant isolation", () => {
         policyTypes: ["Ingress"],
         ingress: [{ from: [{ podSelector: {} }, { namespaceSelector: { matchLabels: { "landlord.dev/ingress": "true" } } }] }],
       });
+      // Egress too (issue 15): own pods and the cluster DNS, nothing else (no --egress-allow here).
+      const egress = await api.resources.get<KubeObject & { spec: Record<string, unknown> }>("NetworkPolicy", "landlord-egress", namespace);
+      expect(egress?.spec, `${namespace} egress`).toEqual({
+        podSelector: {},
+        policyTypes: ["Egress"],
+        egress: [
+          { to: [{ podSelector: {} }] },
+          {
+            to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } }, podSelector: { matchLabels: { "k8s-app": "kube-dns" } } }],
+            ports: [{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }],
+          },
+        ],
+      });
     }
     // Alice may delete NetworkPolicies in her namespace (the admin role allows it); Landlord's comes back.
     const before = await api.resources.get("NetworkPolicy", "landlord-default-deny", `tenant-${alice.tenant}`);
@@ -181,6 +194,37 @@ describe("tenant isolation", () => {
       return now && now.metadata.uid !== before?.metadata.uid ? now : undefined;
     }, { timeoutMs: 30_000, what: "the default-deny policy to be put back" });
     expect(back.metadata.labels?.["landlord.dev/managed-by"]).toBe("landlord");
+  });
+
+  it("isolates the pooled tier as far as it can: Pod Security, owner UIDs, and no tenant admin in a shard (issue 15)", async () => {
+    const shard = `${run}-s-1`;
+    const namespace = await api.resources.get("Namespace", shard);
+    const poolObject = await api.resources.get("TenantPool", pool);
+    expect(namespace?.metadata.labels?.["pod-security.kubernetes.io/enforce"]).toBe("restricted");
+    expect(namespace?.metadata.annotations?.["landlord.dev/owner-uid"]).toBe(poolObject?.metadata.uid);
+    const registry = await api.resources.get<KubeObject & { data?: Record<string, string> }>("ConfigMap", "landlord-tenants", shard);
+    expect(Object.keys(registry?.data ?? {})).toEqual([`${run}-carol`]);
+    expect(registry?.metadata.annotations?.["landlord.dev/owner-uid"]).toBe(poolObject?.metadata.uid);
+    // Neither tenant admin may read or rewrite the shard's registry, nor run a privileged pod anywhere.
+    for (const as of [["--as", alice.user], ["--as", bob.user, "--as-group", bob.group]]) {
+      for (const verb of ["get", "update", "delete"]) {
+        expect(await canI(as, { verb, resource: "configmaps", namespace: shard, allowed: false }), `${as[1]} ${verb} configmaps -n ${shard}`).toBe(false);
+      }
+    }
+    const privileged = { apiVersion: "v1", kind: "Pod", metadata: { name: "escape", namespace: `tenant-${alice.tenant}` }, spec: { hostPID: true, containers: [{ name: "c", image: "busybox", securityContext: { privileged: true } }] } };
+    await expect(k(["apply", "-f", "-", "--as", alice.user], JSON.stringify(privileged))).rejects.toThrow(/violates PodSecurity "restricted:latest"/);
+    // A forged registry in alice's own namespace claims carol's seat: carol stays where the pool put her.
+    const forged = {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "landlord-tenants", namespace: `tenant-${alice.tenant}`, labels: { "landlord.dev/pool": pool, "landlord.dev/managed-by": "landlord", "landlord.dev/shard": "1" } },
+      data: { [`${run}-carol`]: JSON.stringify({ tenantId: `${run}-carol`, costCenter: "cc-iso", quota: {}, tier: "pooled" }) },
+    };
+    await k(["apply", "-f", "-", "--as", alice.user], JSON.stringify(forged));
+    await new Promise((r) => setTimeout(r, 3_000));
+    const carol = await api.resources.get<TenantJson>("TenantPlacement", `${run}-carol`);
+    expect(carol?.status?.namespace).toBe(shard);
+    await k(["delete", "configmap", "landlord-tenants", "-n", `tenant-${alice.tenant}`, "--as", alice.user]);
   });
 
   it("writes no secret, password or token into its logs, Events, statuses, decisions or ConfigMaps", async () => {

@@ -70,6 +70,7 @@ describe("parseConfig", () => {
       identity: "node-1_abcd1234",
       pulumiWorkDir: join(tmpdir(), "landlord-pulumi"),
       awsRegion: "us-east-1",
+      egressAllow: [],
       provisionConcurrency: 4,
       provisionTimeoutMs: 3_600_000,
     });
@@ -142,6 +143,7 @@ describe("parseConfig", () => {
       pulumiBackendUrl: "file:///state",
       pulumiWorkDir: join(tmpdir(), "landlord-pulumi"),
       awsRegion: "us-east-1",
+      egressAllow: [],
       provisionConcurrency: 4,
       provisionTimeoutMs: 3_600_000,
     });

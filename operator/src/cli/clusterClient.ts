@@ -68,6 +68,8 @@ export function connect(kubeconfigPath?: string): ClusterConnection {
     const where = kubeconfigPath ?? process.env.KUBECONFIG ?? "the default location";
     throw new Error(`cannot read the kubeconfig at ${where}: ${reasonOf(error)}; set KUBECONFIG or start a cluster with npx landlord local up`);
   }
+  // Said once per command, on stderr: kubectl warns the same way.
+  for (const warning of access.warnings) process.stderr.write(`landlord: warning: ${warning}\n`);
   const server = access.server;
   let client: KubeClient;
   try {

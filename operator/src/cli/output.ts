@@ -26,9 +26,15 @@ function text(cell: Cell): string {
   return cell === undefined || cell === null ? "" : String(cell);
 }
 
-/** RFC 4180: quote a field that holds a comma, a quote or a line break; double its quotes. */
-function csvField(value: string): string {
-  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+/**
+ * RFC 4180: quote a field that holds a comma, a quote or a line break; double its quotes. A field
+ * a spreadsheet would run as a formula (=, +, -, @, a tab or carriage return first: OWASP's list)
+ * gets a leading apostrophe, so a display name such as =HYPERLINK(...) stays text. A number such
+ * as -12.5 is left as it is: it is data, and no spreadsheet evaluates it as a formula.
+ */
+export function csvField(value: string): string {
+  const guarded = /^[=+\-@\t\r]/.test(value) && !/^[-+]?\d+(\.\d+)?$/.test(value) ? `'${value}` : value;
+  return /[",\r\n]/.test(guarded) ? `"${guarded.replace(/"/g, '""')}"` : guarded;
 }
 
 /**

@@ -1,7 +1,8 @@
 import type { KubeObject } from "../kube/client.ts";
-import type { Quota, Tier } from "../api/v1alpha1/index.ts";
-import { LABELS, poolLabels, tenantLabels } from "./labels.ts";
+import type { PodSecurityLevel, Quota, Tier } from "../api/v1alpha1/index.ts";
+import { LABELS, OWNER_UID_ANNOTATION, podSecurityLabels, poolLabels, tenantLabels } from "./labels.ts";
 import { tenantNamespace } from "./names.ts";
+import { EGRESS_POLICY_NAME, egressPolicy, type EgressAllowance } from "./egress.ts";
 import { formatQuantity, mergeQuota, parseQuantity } from "../placement/quantity.ts";
 
 /** Names of the objects Landlord keeps inside every namespace it manages. */
@@ -13,6 +14,9 @@ export const CHILD_NAMES = {
   registry: "landlord-tenants",
   connection: "landlord-connection",
 } as const;
+
+/** Every NetworkPolicy name Landlord writes. */
+export const CHILD_NETWORK_POLICIES: readonly string[] = [CHILD_NAMES.networkPolicy, EGRESS_POLICY_NAME];
 
 /** Quota of a namespace tier when neither the tenant nor its policy sets one. */
 export const DEFAULT_NAMESPACE_QUOTA: Required<Quota> = { cpu: "4", memory: "8Gi", storage: "50Gi", pods: 50 };
@@ -49,44 +53,59 @@ function quotaHard(quota: Quota): Record<string, string> {
   return hard;
 }
 
-function namespaced(kind: string, apiVersion: string, name: string, namespace: string, labels: Record<string, string>, body: Record<string, unknown>): KubeObject {
-  return { apiVersion, kind, metadata: { name, namespace, labels }, ...body };
+/** The owner annotation, when the owner's UID is known (always, except in some unit tests' stores). */
+export function ownerAnnotations(owner: string | undefined): { annotations?: Record<string, string> } {
+  return owner ? { annotations: { [OWNER_UID_ANNOTATION]: owner } } : {};
+}
+
+function namespaced(kind: string, apiVersion: string, name: string, namespace: string, labels: Record<string, string>, body: Record<string, unknown>, owner?: string): KubeObject {
+  return { apiVersion, kind, metadata: { name, namespace, labels, ...ownerAnnotations(owner) }, ...body };
 }
 
 /**
  * Pods that do not say what they request still count against the quota: the LimitRange gives them
  * modest defaults instead of having the quota reject them outright.
  */
-function limitRange(namespace: string, labels: Record<string, string>): KubeObject {
+function limitRange(namespace: string, labels: Record<string, string>, owner: string | undefined): KubeObject {
   return namespaced("LimitRange", "v1", CHILD_NAMES.limits, namespace, labels, {
     spec: {
       limits: [{ type: "Container", defaultRequest: { cpu: "100m", memory: "128Mi" }, default: { cpu: "1", memory: "512Mi" } }],
     },
-  });
+  }, owner);
 }
 
 /** Default deny for ingress, except from the namespace itself and from namespaces labelled as ingress. */
-function defaultDeny(namespace: string, labels: Record<string, string>): KubeObject {
+function defaultDeny(namespace: string, labels: Record<string, string>, owner: string | undefined): KubeObject {
   return namespaced("NetworkPolicy", "networking.k8s.io/v1", CHILD_NAMES.networkPolicy, namespace, labels, {
     spec: {
       podSelector: {},
       policyTypes: ["Ingress"],
       ingress: [{ from: [{ podSelector: {} }, { namespaceSelector: { matchLabels: { [LABELS.ingress]: "true" } } }] }],
     },
-  });
+  }, owner);
 }
 
 /** Everything the namespace tier owns, in creation order (the Namespace first). */
-export function namespaceTierObjects(options: { tenant: TenantIdentity; quota: Quota; admins?: Admin[]; tier?: Tier }): KubeObject[] {
-  const { tenant } = options;
+export function namespaceTierObjects(options: {
+  tenant: TenantIdentity;
+  quota: Quota;
+  admins?: Admin[];
+  tier?: Tier;
+  owner?: string;
+  podSecurity?: PodSecurityLevel;
+  /** Where pods may connect besides their namespace and DNS (the operator's configuration). */
+  egress?: readonly EgressAllowance[];
+}): KubeObject[] {
+  const { tenant, owner } = options;
   const namespace = tenantNamespace(tenant.tenantId);
   // The dedicated tiers (database, account) keep the namespace; its tier label says which one serves.
   const labels = tenantLabels({ ...identityOf(tenant), tier: options.tier ?? "namespace" });
   const objects: KubeObject[] = [
-    { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace, labels } },
-    namespaced("ResourceQuota", "v1", CHILD_NAMES.quota, namespace, labels, { spec: { hard: quotaHard(options.quota) } }),
-    limitRange(namespace, labels),
-    defaultDeny(namespace, labels),
+    { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace, labels: { ...labels, ...podSecurityLabels(options.podSecurity ?? "restricted") }, ...ownerAnnotations(owner) } },
+    namespaced("ResourceQuota", "v1", CHILD_NAMES.quota, namespace, labels, { spec: { hard: quotaHard(options.quota) } }, owner),
+    limitRange(namespace, labels, owner),
+    defaultDeny(namespace, labels, owner),
+    egressPolicy(namespace, labels, options.egress ?? [], ownerAnnotations(owner).annotations),
   ];
   if (options.admins && options.admins.length > 0) {
     objects.push(
@@ -97,7 +116,7 @@ export function namespaceTierObjects(options: { tenant: TenantIdentity; quota: Q
             ? { kind: "ServiceAccount", name: admin.name, namespace: admin.namespace ?? namespace }
             : { kind: admin.kind, name: admin.name, apiGroup: "rbac.authorization.k8s.io" },
         ),
-      }),
+      }, owner),
     );
   }
   return objects;
@@ -107,7 +126,7 @@ export function namespaceTierObjects(options: { tenant: TenantIdentity; quota: Q
  * Where the application finds the tenant's dedicated database: endpoint, port and the ARN of the
  * RDS-managed master secret. Never the password, which only Secrets Manager holds.
  */
-export function connectionConfigMap(options: { tenant: TenantIdentity; tier: Tier; endpoint: string; port: number; masterSecretArn: string; planned: boolean }): KubeObject {
+export function connectionConfigMap(options: { tenant: TenantIdentity; tier: Tier; endpoint: string; port: number; masterSecretArn: string; planned: boolean; owner?: string }): KubeObject {
   const namespace = tenantNamespace(options.tenant.tenantId);
   return namespaced("ConfigMap", "v1", CHILD_NAMES.connection, namespace, tenantLabels({ ...identityOf(options.tenant), tier: options.tier }), {
     data: {
@@ -118,7 +137,7 @@ export function connectionConfigMap(options: { tenant: TenantIdentity; tier: Tie
       // A plan records what would exist: an application must not try to connect to it.
       ...(options.planned ? { planned: "true" } : {}),
     },
-  });
+  }, options.owner);
 }
 
 /** One member's entry in a shard's landlord-tenants ConfigMap, read by the application or gateway. */
@@ -148,7 +167,12 @@ export function shardObjects(options: {
   quota: Quota;
   members: RegistryEntry[];
   nodeSelector?: Record<string, string>;
+  /** The TenantPool's UID. */
+  owner?: string;
+  podSecurity?: PodSecurityLevel;
+  egress?: readonly EgressAllowance[];
 }): KubeObject[] {
+  const { owner } = options;
   const labels = poolLabels(options.pool, options.index);
   const annotations = options.nodeSelector && Object.keys(options.nodeSelector).length > 0
     ? {
@@ -162,12 +186,22 @@ export function shardObjects(options: {
   const data = Object.fromEntries(
     [...options.members].sort((a, b) => a.tenantId.localeCompare(b.tenantId)).map((entry) => [entry.tenantId, JSON.stringify(entry)]),
   );
+  const namespaceAnnotations = { ...(annotations ?? {}), ...(ownerAnnotations(owner).annotations ?? {}) };
   return [
-    { apiVersion: "v1", kind: "Namespace", metadata: { name: options.namespace, labels, ...(annotations ? { annotations } : {}) } },
-    namespaced("ResourceQuota", "v1", CHILD_NAMES.quota, options.namespace, labels, { spec: { hard: quotaHard(options.quota) } }),
-    limitRange(options.namespace, labels),
-    defaultDeny(options.namespace, labels),
-    namespaced("ConfigMap", "v1", CHILD_NAMES.registry, options.namespace, labels, { data }),
+    {
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: {
+        name: options.namespace,
+        labels: { ...labels, ...podSecurityLabels(options.podSecurity ?? "restricted") },
+        ...(Object.keys(namespaceAnnotations).length > 0 ? { annotations: namespaceAnnotations } : {}),
+      },
+    },
+    namespaced("ResourceQuota", "v1", CHILD_NAMES.quota, options.namespace, labels, { spec: { hard: quotaHard(options.quota) } }, owner),
+    limitRange(options.namespace, labels, owner),
+    defaultDeny(options.namespace, labels, owner),
+    egressPolicy(options.namespace, labels, options.egress ?? [], ownerAnnotations(owner).annotations),
+    namespaced("ConfigMap", "v1", CHILD_NAMES.registry, options.namespace, labels, { data }, owner),
   ];
 }
 

@@ -6,7 +6,9 @@ import { isSubset } from "../placement/compare.ts";
 import type { SignalReading } from "../policy/engine.ts";
 import type { OperationRunner } from "../provision/runner.ts";
 import { jsonEqual } from "./conditions.ts";
-import { LABELS, MANAGED_BY_VALUE } from "./labels.ts";
+import { TAG_LABEL_PREFIX } from "../../../pulumi/tags.ts";
+import { foreignOwner, isManaged, ownerOfDesired } from "./ownership.ts";
+import type { EgressAllowance } from "./egress.ts";
 
 export interface EventRecorder {
   record(object: KubeObject, type: "Normal" | "Warning", reason: string, message: string): void;
@@ -33,7 +35,9 @@ export interface ControllerContext {
   /** Runs the Pulumi stacks of the database and account tiers in the background. */
   provisioner: OperationRunner;
   /** Where dedicated stacks go (from the operator's configuration). */
-  aws: { region: string; vpcId?: string | undefined; subnetIds?: string[] | undefined };
+  aws: { region: string; vpcId?: string | undefined; subnetIds?: string[] | undefined; clientCidrs?: string[] | undefined };
+  /** Egress every namespace Landlord creates allows besides its own pods and DNS (see egress.ts). */
+  egress?: readonly EgressAllowance[];
 }
 
 export const tenantKey = (tenantId: string): string => `tenant/${tenantId}`;
@@ -44,7 +48,7 @@ export class ForeignObjectError extends Error {
   override name = "ForeignObjectError";
 }
 
-export const isManaged = (object: KubeObject | undefined): boolean => object?.metadata.labels?.[LABELS.managedBy] === MANAGED_BY_VALUE;
+export { isManaged };
 
 /**
  * Server-side applies `desired` unless the store's copy already contains it (so an idle cluster
@@ -54,12 +58,16 @@ export const isManaged = (object: KubeObject | undefined): boolean => object?.me
 export async function applyIfChanged(ctx: ControllerContext, desired: KubeObject): Promise<{ changed: boolean; object: KubeObject }> {
   const kind = desired.kind as Kind;
   const cached = ctx.store.get(kind, desired.metadata.name, desired.metadata.namespace);
-  if (cached && isSubset(desired, cached) && ownedMapsMatch(desired, cached)) return { changed: false, object: cached };
+  const owner = ownerOfDesired(desired);
+  // Never written over, nor into a namespace of, another tenant or pool (see ownership.ts).
+  const namespace = desired.metadata.namespace ? ctx.store.get("Namespace", desired.metadata.namespace) : undefined;
+  const conflict = foreignOwner(cached, owner) ?? foreignOwner(namespace, owner);
+  if (conflict) throw new ForeignObjectError(`${conflict}: Landlord does not take it over; rename or remove it`);
+  if (cached && isSubset(desired, cached) && ownedMapsMatch(desired, cached) && ownedLabelsMatch(desired, cached)) return { changed: false, object: cached };
   if (!cached && kind === "Namespace") {
     const live = await ctx.resources.get(kind, desired.metadata.name);
-    if (live && !isManaged(live)) {
-      throw new ForeignObjectError(`namespace ${desired.metadata.name} exists and was not created by Landlord; rename or remove it`);
-    }
+    const foreign = live ? (isManaged(live) ? foreignOwner({ ...live, kind }, owner) : `namespace ${desired.metadata.name} exists and was not created by Landlord`) : undefined;
+    if (foreign) throw new ForeignObjectError(`${foreign}; rename or remove it`);
   }
   const object = await ctx.resources.apply(desired);
   ctx.store.upsert(kind, { ...object, kind });
@@ -76,6 +84,15 @@ function at(object: unknown, path: string[]): Record<string, unknown> {
   let value: unknown = object;
   for (const key of path) value = typeof value === "object" && value !== null ? (value as Record<string, unknown>)[key] : undefined;
   return typeof value === "object" && value !== null ? (value as Record<string, unknown>) : {};
+}
+
+/**
+ * Labels that come from a tenant's tags: one removed from spec.tags must leave every object, which
+ * a subset comparison never notices (the apply then drops it: the field manager no longer sets it).
+ */
+function ownedLabelsMatch(desired: KubeObject, actual: KubeObject): boolean {
+  const wanted = desired.metadata.labels ?? {};
+  return Object.keys(actual.metadata.labels ?? {}).every((key) => !key.startsWith(TAG_LABEL_PREFIX) || key in wanted);
 }
 
 function ownedMapsMatch(desired: KubeObject, actual: KubeObject): boolean {

@@ -1,5 +1,5 @@
 import { costLabels } from "../../../pulumi/tags.ts";
-import type { Tier } from "../api/v1alpha1/index.ts";
+import type { PodSecurityLevel, Tier } from "../api/v1alpha1/index.ts";
 
 /** The cost keys of DESIGN.md section 3: labels in Kubernetes, tags in AWS. */
 export const LABELS = {
@@ -14,6 +14,11 @@ export const LABELS = {
 } as const;
 
 export const MANAGED_BY_VALUE = "landlord";
+/**
+ * The UID of the TenantPlacement or TenantPool an object was created for. Names can be guessed or
+ * taken; a UID cannot: Landlord never writes to or deletes an object carrying another owner's UID.
+ */
+export const OWNER_UID_ANNOTATION = "landlord.dev/owner-uid";
 export const MANAGED_SELECTOR = `${LABELS.managedBy}=${MANAGED_BY_VALUE}`;
 export const FINALIZER = "landlord.dev/finalizer";
 export const APPROVE_ANNOTATION = "landlord.dev/approve-tier";
@@ -34,6 +39,17 @@ export function poolLabels(pool: string, shardIndex: number): Record<string, str
     [LABELS.tier]: "pooled",
     [LABELS.shard]: String(shardIndex),
     [LABELS.managedBy]: MANAGED_BY_VALUE,
+  };
+}
+
+/** Pod Security Admission: enforced (and warned and audited) at the chosen level, on every namespace Landlord creates. */
+export const POD_SECURITY_ENFORCE = "pod-security.kubernetes.io/enforce";
+export function podSecurityLabels(level: PodSecurityLevel): Record<string, string> {
+  return {
+    [POD_SECURITY_ENFORCE]: level,
+    "pod-security.kubernetes.io/enforce-version": "latest",
+    "pod-security.kubernetes.io/warn": level,
+    "pod-security.kubernetes.io/audit": level,
   };
 }
 

@@ -17,17 +17,37 @@ import { ObjectStore } from "../kube/store.ts";
 import { createMetrics } from "../metrics/metrics.ts";
 import { startObservabilityServers } from "../metrics/server.ts";
 import { poolKey, tenantKey, type ControllerContext } from "./context.ts";
+import { CHILD_NAMES, CHILD_NETWORK_POLICIES } from "./children.ts";
 import { LABELS, MANAGED_SELECTOR } from "./labels.ts";
+import { MIGRATION_JOB_PREFIX } from "./migration.ts";
 import { reconcilePool } from "./tenantPool.ts";
 import { reconcileTenant } from "./tenantPlacement.ts";
+
+const named = (...names: string[]) => (object: KubeObject): boolean => names.includes(object.metadata.name);
+const CHILD_NAME_FILTERS: Partial<Record<Kind, (object: KubeObject) => boolean>> = {
+  ResourceQuota: named(CHILD_NAMES.quota),
+  LimitRange: named(CHILD_NAMES.limits),
+  NetworkPolicy: named(...CHILD_NETWORK_POLICIES),
+  ConfigMap: named(CHILD_NAMES.registry, CHILD_NAMES.connection),
+  RoleBinding: named(CHILD_NAMES.adminBinding),
+  Job: (object) => object.metadata.name.startsWith(MIGRATION_JOB_PREFIX),
+};
 
 const INFORMERS: InformerSpec[] = [
   { kind: "TenantPlacement" },
   { kind: "TenantPool" },
   { kind: "PlacementPolicy" },
   { kind: "PlacementDecision" },
-  // Children: only what Landlord labelled, so the operator never caches (or touches) anything else.
-  ...(["Namespace", "ResourceQuota", "LimitRange", "NetworkPolicy", "ConfigMap", "RoleBinding", "Job"] as const).map((kind) => ({ kind, labelSelector: MANAGED_SELECTOR })),
+  // Children: only what Landlord labelled, so the operator never caches (or touches) anything else;
+  // and of those only the names Landlord writes, so objects anyone labelled in a namespace they
+  // can write (one per name and namespace) are all the memory they can make it spend.
+  ...(["Namespace", "ResourceQuota", "LimitRange", "NetworkPolicy", "ConfigMap", "RoleBinding", "Job"] as const).map((kind) => ({
+    kind,
+    labelSelector: MANAGED_SELECTOR,
+    ...(CHILD_NAME_FILTERS[kind] ? { accept: CHILD_NAME_FILTERS[kind] } : {}),
+    // Anyone may label a 1 MiB ConfigMap: 50 of them keep a list page far below the client's bound.
+    ...(kind === "ConfigMap" ? { pageSize: 50 } : {}),
+  })),
 ];
 
 /** Quiet time after a burst of reconciles before its garbage is collected (see idleCollector.ts). */
@@ -126,7 +146,8 @@ export interface StartOptions {
  * operator (the caller exits and is restarted), as controller-runtime does.
  */
 export async function startOperator(config: OperatorConfig, log: Logger, options: StartOptions = {}): Promise<RunningOperator> {
-  const access = loadClusterAccess(config.kubeconfig);
+  const access = loadClusterAccess(config.kubeconfig, { preferInCluster: true });
+  for (const warning of access.warnings) log.warn({ source: access.source }, warning);
   const client = createKubeClient(access);
   let election: LeaderElector | undefined;
   // With leader election, every write first checks that this replica still holds the Lease by its
@@ -213,7 +234,8 @@ export async function startOperator(config: OperatorConfig, log: Logger, options
   provisionerActive = () => provisioner.active();
   const ctx: ControllerContext = {
     provisioner,
-    aws: { region: config.awsRegion, vpcId: config.awsVpcId, subnetIds: config.awsSubnetIds },
+    aws: { region: config.awsRegion, vpcId: config.awsVpcId, subnetIds: config.awsSubnetIds, clientCidrs: config.awsClientCidrs },
+    egress: config.egressAllow,
     prometheus,
     store,
     resources,

@@ -57,7 +57,12 @@ export function stackRequest(
       ...(account ? { account } : {}),
       deletionPolicy: spec.deletionPolicy,
       ...(options.releasing ? { releasing: true } : {}),
-      aws: { region: aws.region, ...(aws.vpcId ? { vpcId: aws.vpcId } : {}), ...(aws.subnetIds ? { subnetIds: aws.subnetIds } : {}) },
+      aws: {
+        region: aws.region,
+        ...(aws.vpcId ? { vpcId: aws.vpcId } : {}),
+        ...(aws.subnetIds ? { subnetIds: aws.subnetIds } : {}),
+        ...(aws.clientCidrs && kind === "database" ? { clientCidrs: aws.clientCidrs } : {}),
+      },
     },
   };
 }

@@ -6,6 +6,7 @@ import {
   type TenantPlacementStatus,
   type Tier,
 } from "../api/v1alpha1/index.ts";
+import { z } from "zod";
 import { ApiError, type KubeObject } from "../kube/client.ts";
 import type { ReconcileResult } from "../kube/queue.ts";
 import { CHILD_NAMES, connectionConfigMap, DEFAULT_NAMESPACE_QUOTA, namespaceTierObjects, registryEntry } from "./children.ts";
@@ -20,6 +21,9 @@ import { choosePlacement, type PlacementChoice } from "./placementChoice.ts";
 import { APPROVE_ANNOTATION, FINALIZER, LABELS, MANAGED_BY_VALUE } from "./labels.ts";
 import { AUDIT_ANNOTATIONS } from "../audit/annotations.ts";
 import { tenantNamespace } from "./names.ts";
+import { foreignOwner, type Owner } from "./ownership.ts";
+import { parseShardIndex } from "../placement/placer.ts";
+import { EGRESS_POLICY_NAME } from "./egress.ts";
 import { parsedSpec } from "./parsedSpec.ts";
 
 export interface TenantObject extends KubeObject {
@@ -30,10 +34,31 @@ export interface TenantObject extends KubeObject {
 /** Requeue interval while a move waits for something the store will announce anyway (a safety net). */
 const MOVE_POLL_MS = 5_000;
 
+/** Who owns a tenant's objects: the TenantPlacement's UID, and its tenant label for objects older than UIDs. */
+export function tenantOwner(tenant: KubeObject, tenantId: string): Owner {
+  return { uid: tenant.metadata.uid, label: [LABELS.tenant, tenantId] };
+}
+
+/**
+ * Whether a registry ConfigMap is one the pool's reconcile wrote: in a shard namespace of that
+ * pool (its prefix), both created for that TenantPool (its UID). Anyone may create a ConfigMap
+ * named landlord-tenants with Landlord's labels in a namespace they can write (a tenant admin in
+ * their own namespace); believing it let them claim seats, stall moves and point status at it.
+ */
+export function trustedRegistry(ctx: ControllerContext, poolName: string, configMap: KubeObject): boolean {
+  const pool = ctx.store.get<KubeObject & { spec?: { namespacePrefix?: string } }>("TenantPool", poolName);
+  const namespaceName = configMap.metadata.namespace ?? "";
+  const prefix = pool?.spec?.namespacePrefix;
+  if (!pool || !prefix || configMap.metadata.name !== CHILD_NAMES.registry || parseShardIndex(prefix, namespaceName) === undefined) return false;
+  const owner: Owner = { uid: pool.metadata.uid, label: [LABELS.pool, poolName] };
+  const namespace = ctx.store.get("Namespace", namespaceName);
+  return namespace !== undefined && foreignOwner(namespace, owner) === undefined && foreignOwner(configMap, owner) === undefined;
+}
+
 /** Where the tenant holds a seat in its pool, read from the shards' registry ConfigMaps. */
 export function findSeat(ctx: ControllerContext, pool: string, tenantId: string): { namespace: string; entry: string } | undefined {
   for (const configMap of ctx.store.byLabel("ConfigMap", LABELS.pool, pool)) {
-    if (configMap.metadata.name !== CHILD_NAMES.registry) continue;
+    if (!trustedRegistry(ctx, pool, configMap)) continue;
     const data = (configMap.data ?? {}) as Record<string, string>;
     const entry = data[tenantId];
     if (entry !== undefined) return { namespace: configMap.metadata.namespace ?? "", entry };
@@ -52,18 +77,18 @@ function policyQuota(ctx: ControllerContext, spec: TenantPlacementSpec, tier: Ti
   return policyOf(ctx, spec)?.tiers?.find((t) => t.tier === tier)?.quota;
 }
 
-function namespaceReady(ctx: ControllerContext, tenantId: string): boolean {
+function namespaceReady(ctx: ControllerContext, owner: Owner, tenantId: string): boolean {
   const name = tenantNamespace(tenantId);
   const namespace = ctx.store.get("Namespace", name);
   const status = namespace?.status as { phase?: string } | undefined;
-  return isManaged(namespace) && !namespace?.metadata.deletionTimestamp && status?.phase === "Active" && ctx.store.get("ResourceQuota", CHILD_NAMES.quota, name) !== undefined;
+  return isManaged(namespace) && !foreignOwner(namespace, owner) && !namespace?.metadata.deletionTimestamp && status?.phase === "Active" && ctx.store.get("ResourceQuota", CHILD_NAMES.quota, name) !== undefined;
 }
 
-/** Deletes the tenant's dedicated namespace if Landlord created it for this tenant. */
-async function releaseNamespace(ctx: ControllerContext, tenantId: string): Promise<boolean> {
+/** Deletes the tenant's dedicated namespace if Landlord created it for this tenant (its owner UID). */
+async function releaseNamespace(ctx: ControllerContext, owner: Owner, tenantId: string): Promise<boolean> {
   const name = tenantNamespace(tenantId);
   const namespace = ctx.store.get("Namespace", name);
-  if (!namespace || namespace.metadata.labels?.[LABELS.tenant] !== tenantId || !isManaged(namespace)) return false;
+  if (!namespace || foreignOwner(namespace, owner) !== undefined) return false;
   if (!namespace.metadata.deletionTimestamp) {
     const answer = await ctx.resources.delete("Namespace", name, undefined, namespace.metadata.uid ? { uid: namespace.metadata.uid } : {});
     if (answer?.metadata) ctx.store.upsert("Namespace", { ...answer, kind: "Namespace" });
@@ -82,6 +107,7 @@ function inventory(tier: Tier | undefined, tenantId: string, seat: { namespace: 
       { kind: "ResourceQuota", name: CHILD_NAMES.quota, namespace },
       { kind: "LimitRange", name: CHILD_NAMES.limits, namespace },
       { kind: "NetworkPolicy", name: CHILD_NAMES.networkPolicy, namespace },
+      { kind: "NetworkPolicy", name: EGRESS_POLICY_NAME, namespace },
       ...(admins ? [{ kind: "RoleBinding", name: CHILD_NAMES.adminBinding, namespace }] : []),
       ...(stackOf(tier) ? [{ kind: "ConfigMap", name: CHILD_NAMES.connection, namespace }] : []),
     );
@@ -164,6 +190,7 @@ export async function reconcileTenant(ctx: ControllerContext, tenantId: string):
   }
 
   const seat = findSeat(ctx, spec.pool, tenantId);
+  const owner = tenantOwner(tenant, tenantId);
   const conditions: ConditionInput[] = [...placement.conditions];
   const target = choice.tier;
   if (target !== "pooled" && served !== target && previous.targetTier !== target) {
@@ -195,9 +222,10 @@ export async function reconcileTenant(ctx: ControllerContext, tenantId: string):
       if (unplaceable && !seat) conditions.push({ type: "Degraded", status: "True", reason: "Unplaceable", message: unplaceable });
     } else {
       const quota = spec.quota ?? policyQuota(ctx, spec, target) ?? policyQuota(ctx, spec, "namespace") ?? DEFAULT_NAMESPACE_QUOTA;
-      for (const object of namespaceTierObjects({ tenant: spec, quota, admins: spec.admins, tier: target })) await applyIfChanged(ctx, object);
-      if (!spec.admins?.length) await removeStaleAdminBinding(ctx, tenantId);
-      targetReady = namespaceReady(ctx, tenantId);
+      const podSecurity = policyOf(ctx, spec)?.podSecurity ?? "restricted";
+      for (const object of namespaceTierObjects({ tenant: spec, quota, admins: spec.admins, tier: target, owner: owner.uid, podSecurity, egress: ctx.egress ?? [] })) await applyIfChanged(ctx, object);
+      if (!spec.admins?.length) await removeStaleAdminBinding(ctx, owner, tenantId);
+      targetReady = namespaceReady(ctx, owner, tenantId);
       const kind = stackOf(target);
       if (kind) targetReady = stacks.up(kind) && targetReady;
     }
@@ -205,20 +233,39 @@ export async function reconcileTenant(ctx: ControllerContext, tenantId: string):
 
     // 2. The move: migrate the data if it changes home, then cut over.
     if (served !== target && targetReady) {
-      const template = policyOf(ctx, spec)?.migration?.jobTemplate;
+      const migrationPolicy = policyOf(ctx, spec)?.migration;
+      const template = migrationPolicy?.jobTemplate;
       if (served !== undefined && decision && template && stackOf(served) !== stackOf(target)) {
         const outcome = await driveMigration(
           ctx,
-          { tenantId, costCenter: spec.costCenter, tags: spec.tags, decision: decision.metadata.name, from: served, to: target, template, target: stacks.entry(stackOf(target)), source: stacks.entry(stackOf(served)) },
+          {
+            tenantId,
+            owner: owner.uid,
+            costCenter: spec.costCenter,
+            tags: spec.tags,
+            decision: decision.metadata.name,
+            decisionUid: decision.metadata.uid ?? decision.metadata.name,
+            serviceAccountName: migrationPolicy.serviceAccountName,
+            from: served,
+            to: target,
+            template,
+            target: stacks.entry(stackOf(target)),
+            source: stacks.entry(stackOf(served)),
+          },
           previous.migration,
         );
-        migration = outcome.status;
-        if (outcome.state === "Succeeded") nowServed = target;
-        else if (outcome.state === "Running") phase = "Migrating";
-        else {
+        if (outcome.state === "Refused") {
           phase = "Failed";
-          retryAts.push(outcome.retryAt);
-          conditions.push({ type: "Degraded", status: "True", reason: "MigrationFailed", message: `${outcome.message}; attempt ${outcome.status.attempt + 1} starts at ${new Date(outcome.retryAt).toISOString()}; the tenant stays served from ${served}` });
+          conditions.push({ type: "Degraded", status: "True", reason: "MigrationRefused", message: `${outcome.message}; the tenant stays served from ${served}` });
+        } else {
+          migration = outcome.status;
+          if (outcome.state === "Succeeded") nowServed = target;
+          else if (outcome.state === "Running") phase = "Migrating";
+          else {
+            phase = "Failed";
+            retryAts.push(outcome.retryAt);
+            conditions.push({ type: "Degraded", status: "True", reason: "MigrationFailed", message: `${outcome.message}; attempt ${outcome.status.attempt + 1} starts at ${new Date(outcome.retryAt).toISOString()}; the tenant stays served from ${served}` });
+          }
         }
       } else {
         nowServed = target;
@@ -230,7 +277,7 @@ export async function reconcileTenant(ctx: ControllerContext, tenantId: string):
       const kind = stackOf(target);
       const entry = stacks.entry(kind);
       if (kind && entry?.endpoint && entry.port && entry.masterSecretArn) {
-        await applyIfChanged(ctx, connectionConfigMap({ tenant: spec, tier: target, endpoint: entry.endpoint, port: entry.port, masterSecretArn: entry.masterSecretArn, planned: entry.planned ?? false }));
+        await applyIfChanged(ctx, connectionConfigMap({ tenant: spec, tier: target, endpoint: entry.endpoint, port: entry.port, masterSecretArn: entry.masterSecretArn, planned: entry.planned ?? false, owner: owner.uid }));
       }
       // The old home goes only once status.tier says the tenant is served from the new one (the
       // previous reconcile wrote it): a crash or a failed status write in between must never leave
@@ -239,13 +286,13 @@ export async function reconcileTenant(ctx: ControllerContext, tenantId: string):
       const recorded = served === target;
       if (recorded) {
         // Back on the shared database; a pooled tenant's namespace goes away with it anyway.
-        if (target === "namespace") await removeConnection(ctx, tenantId);
-        if (target === "pooled") await releaseNamespace(ctx, tenantId);
+        if (target === "namespace") await removeConnection(ctx, owner, tenantId);
+        if (target === "pooled") await releaseNamespace(ctx, owner, tenantId);
         stacks.releaseAllBut(kind);
       }
       migration = undefined;
       // Until the old home is released (the seat by the pool, the rest by the next reconcile) the move is cutting over.
-      const leftover = (target !== "pooled" && seat !== undefined) || (!recorded && oldHomeRemains(ctx, tenantId, target, stacks));
+      const leftover = (target !== "pooled" && seat !== undefined) || (!recorded && oldHomeRemains(ctx, owner, tenantId, target, stacks));
       phase = leftover ? "CuttingOver" : "Active";
       if (target !== "pooled" && seat) wakePool = true;
     } else {
@@ -255,9 +302,10 @@ export async function reconcileTenant(ctx: ControllerContext, tenantId: string):
     if (error instanceof ForeignObjectError) {
       phase = "Failed";
       conditions.push({ type: "Degraded", status: "True", reason: "NamespaceConflict", message: error.message });
-    } else if (error instanceof ApiError && error.status === 422) {
+    } else if (error instanceof ApiError && (error.status === 422 || (error.status === 403 && error.message.includes("ValidatingAdmissionPolicy")))) {
       // The API server refused an object the spec asks for: a value the TenantPlacement schema
-      // accepts but a ResourceQuota or RoleBinding does not. Retrying cannot fix it; saying so can.
+      // accepts but a ResourceQuota or RoleBinding does not, or the chart's admission policy
+      // forbids (an admin subject it does not allow). Retrying cannot fix it; saying so can.
       phase = "Failed";
       conditions.push({ type: "Degraded", status: "True", reason: "ChildRejected", message: `${error.message}; the tenant stays served from ${served ?? "nowhere yet"} until the spec is fixed` });
     } else {
@@ -303,6 +351,8 @@ function policyOf(ctx: ControllerContext, spec: TenantPlacementSpec): PlacementP
   return ctx.store.get<KubeObject & { spec?: PlacementPolicySpec }>("PlacementPolicy", spec.policyRef)?.spec;
 }
 
+const salvageable = tenantPlacementSpec.extend({ tenantId: z.string().min(1).max(63) });
+
 /**
  * The spec of an invalid tenant for releasing it: each field that is valid on its own, defaults for
  * the rest. The cost center, if invalid, is taken from the tags of its AWS resources (the release of
@@ -317,24 +367,27 @@ function salvageSpec(tenant: TenantObject): TenantPlacementSpec | undefined {
   }
   // The pool that seats it, as the status recorded it, if spec.pool itself is what is invalid.
   if (kept.pool === undefined && tenant.status?.pool) kept.pool = tenant.status.pool;
-  const parsed = tenantPlacementSpec.safeParse(kept);
+  // A tenant id from before the length and "--" rules (issue 15) must still be deletable: its
+  // namespace is found by its old name and released only if its labels say it is this tenant's.
+  const parsed = salvageable.safeParse(kept);
   return parsed.success ? parsed.data : undefined;
 }
 
 /** Whether anything of an earlier placement is still there to release once the cut-over to `target` is recorded. */
-function oldHomeRemains(ctx: ControllerContext, tenantId: string, target: Tier, stacks: StackBook): boolean {
+function oldHomeRemains(ctx: ControllerContext, owner: Owner, tenantId: string, target: Tier, stacks: StackBook): boolean {
   const namespace = tenantNamespace(tenantId);
   const ns = ctx.store.get("Namespace", namespace);
-  if (target === "pooled" && ns && isManaged(ns) && ns.metadata.labels?.[LABELS.tenant] === tenantId && !ns.metadata.deletionTimestamp) return true;
-  if (target === "namespace" && isManaged(ctx.store.get("ConfigMap", CHILD_NAMES.connection, namespace))) return true;
+  if (target === "pooled" && ns && !foreignOwner(ns, owner) && !ns.metadata.deletionTimestamp) return true;
+  const connection = ctx.store.get("ConfigMap", CHILD_NAMES.connection, namespace);
+  if (target === "namespace" && connection && !foreignOwner(connection, owner)) return true;
   return (stacks.status() ?? []).some((entry) => entry.kind !== stackOf(target));
 }
 
 /** The connection ConfigMap only exists while a dedicated database serves the tenant. */
-async function removeConnection(ctx: ControllerContext, tenantId: string): Promise<void> {
+async function removeConnection(ctx: ControllerContext, owner: Owner, tenantId: string): Promise<void> {
   const namespace = tenantNamespace(tenantId);
   const configMap = ctx.store.get("ConfigMap", CHILD_NAMES.connection, namespace);
-  if (configMap && isManaged(configMap)) {
+  if (configMap && !foreignOwner(configMap, owner)) {
     await ctx.resources.delete("ConfigMap", CHILD_NAMES.connection, namespace);
     ctx.store.remove("ConfigMap", configMap);
   }
@@ -361,10 +414,10 @@ async function clearApproval(ctx: ControllerContext, tenant: TenantObject, value
   }
 }
 
-async function removeStaleAdminBinding(ctx: ControllerContext, tenantId: string): Promise<void> {
+async function removeStaleAdminBinding(ctx: ControllerContext, owner: Owner, tenantId: string): Promise<void> {
   const namespace = tenantNamespace(tenantId);
   const binding = ctx.store.get("RoleBinding", CHILD_NAMES.adminBinding, namespace);
-  if (binding && isManaged(binding)) {
+  if (binding && !foreignOwner(binding, owner)) {
     await ctx.resources.delete("RoleBinding", CHILD_NAMES.adminBinding, namespace);
     ctx.store.remove("RoleBinding", binding);
   }
@@ -454,7 +507,7 @@ async function finalizeTenant(ctx: ControllerContext, tenant: TenantObject, spec
   const previous = tenant.status ?? {};
   const seat = findSeat(ctx, spec.pool, tenantId);
   if (seat) ctx.enqueue(poolKey(spec.pool));
-  const namespacePresent = await releaseNamespace(ctx, tenantId);
+  const namespacePresent = await releaseNamespace(ctx, tenantOwner(tenant, tenantId), tenantId);
   // AWS stacks honour spec.deletionPolicy; a destroy that fails keeps the finalizer and says why.
   const stacks = new StackBook(ctx, spec, tenantId, previous, previous.tier);
   const stacksGone = stacks.releaseAllBut(undefined);

@@ -5,11 +5,11 @@ import { placeTenants, parseShardIndex } from "../placement/placer.ts";
 import { capQuota, sumQuotas, type Quota } from "../placement/quantity.ts";
 import { CHILD_NAMES, readRegistry, registryEntry, shardObjects, type RegistryEntry } from "./children.ts";
 import { compact, mergeConditions, specIssues, type Condition } from "./conditions.ts";
-import { applyIfChanged, applyStatus, tenantKey, type ControllerContext } from "./context.ts";
+import { applyIfChanged, applyStatus, ForeignObjectError, tenantKey, type ControllerContext } from "./context.ts";
 import { wantsPoolSeat } from "./desiredTier.ts";
 import { LABELS } from "./labels.ts";
 import { parsedSpec } from "./parsedSpec.ts";
-import type { TenantObject } from "./tenantPlacement.ts";
+import { trustedRegistry, type TenantObject } from "./tenantPlacement.ts";
 
 const EMPTY_QUOTA: Quota = { cpu: "0", memory: "0", storage: "0", pods: "0" };
 
@@ -103,7 +103,8 @@ export async function reconcilePool(ctx: ControllerContext, poolName: string): P
     const index = parseShardIndex(spec.namespacePrefix, namespace.metadata.name);
     if (index === undefined) continue;
     const registry = ctx.store.get("ConfigMap", CHILD_NAMES.registry, namespace.metadata.name);
-    shards.set(index, readRegistry(registry));
+    // Seats only from a registry this pool wrote; anything else at that name is not believed.
+    shards.set(index, readRegistry(registry && trustedRegistry(ctx, poolName, registry) ? registry : undefined));
   }
   const wanted = seekers(ctx, poolName, defaults, new Map([...shards.values()].flat().map((e) => [e.tenantId, e])));
   const wantedIds = new Map(wanted.map((s) => [s.tenantId, s.entry]));
@@ -134,10 +135,33 @@ export async function reconcilePool(ctx: ControllerContext, poolName: string): P
     // An empty shard allows nothing; with members, the quota is their sum capped by the capacity.
     const allocated = members.length > 0 ? sumQuotas(members.map((m) => m.quota)) : EMPTY_QUOTA;
     const quota = capQuota(allocated, { cpu: spec.capacity.cpu, memory: spec.capacity.memory });
-    shardWrites.push(shardObjects({ pool: poolName, index: shard.index, namespace: shard.namespace, quota, members, ...(spec.nodeSelector ? { nodeSelector: spec.nodeSelector } : {}) }));
+    shardWrites.push(shardObjects({
+      pool: poolName,
+      index: shard.index,
+      namespace: shard.namespace,
+      quota,
+      members,
+      owner: pool.metadata.uid,
+      podSecurity: spec.podSecurity,
+      egress: ctx.egress ?? [],
+      ...(spec.nodeSelector ? { nodeSelector: spec.nodeSelector } : {}),
+    }));
     shardStatus.push({ namespace: shard.namespace, tenants: members.length, allocated: { cpu: String(allocated.cpu), memory: String(allocated.memory) } });
   }
-  await applyShards(ctx, shardWrites);
+  try {
+    await applyShards(ctx, shardWrites);
+  } catch (error) {
+    if (!(error instanceof ForeignObjectError)) throw error;
+    // A shard name taken by someone else (another pool with the same prefix, a hand-made
+    // namespace): never taken over; said on the pool, and retried with backoff.
+    await applyStatus(ctx, pool, compact({
+      ...(pool.status ?? {}),
+      observedGeneration: generation,
+      conditions: mergeConditions(pool.status?.conditions as Condition[] | undefined, [{ type: "Ready", status: "False", reason: "OwnerConflict", message: error.message }], now, generation),
+    }));
+    if (pool.status?.conditions?.find((c) => c.type === "Ready")?.reason !== "OwnerConflict") ctx.events.record(pool, "Warning", "OwnerConflict", error.message);
+    return { kind: "error", error };
+  }
 
   const wake: string[] = [];
   for (const { tenantId } of arrivals) {

@@ -75,10 +75,28 @@ export interface StreamingKubeClient extends KubeClient {
   stream(spec: RequestSpec, idleTimeoutMs: number): Promise<IncomingMessage>;
 }
 
-function readBody(res: IncomingMessage): Promise<string> {
+/**
+ * Largest response body read into memory (the informers page kinds whose objects can be large, so
+ * a page stays under it); anything larger (a misbehaving proxy, a hostile endpoint, a flood of
+ * big labelled objects) ends the request instead of the process.
+ */
+export const MAX_RESPONSE_BYTES = 256 * 1024 * 1024;
+
+/** How long a superseded connection pool lives on for the requests already sent through it. */
+const RETIRED_AGENT_MS = 2 * REQUEST_TIMEOUT_MS;
+
+export function readBody(res: IncomingMessage, maxBytes: number = MAX_RESPONSE_BYTES): Promise<string> {
   return new Promise((resolveBody, reject) => {
     const chunks: Buffer[] = [];
-    res.on("data", (chunk: Buffer) => chunks.push(chunk));
+    let size = 0;
+    res.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        res.destroy(new Error(`the response is larger than ${maxBytes} bytes; refused`));
+        return;
+      }
+      chunks.push(chunk);
+    });
     res.on("end", () => resolveBody(Buffer.concat(chunks).toString("utf8")));
     res.on("error", reject);
     // Closed mid-body without an error event (settles nothing when "end" or "error" came first).
@@ -136,6 +154,10 @@ export function createKubeClient(access: ClusterAccess): StreamingKubeClient {
     const cert = creds.cert ?? access.cert;
     const key = creds.key ?? access.key;
     if (agent && agent.cert === cert && agent.key === key) return agent.agent;
+    // The old pool (a rotated client certificate) is closed once the requests in flight on it are
+    // done, instead of keeping its idle sockets, and the old key's TLS sessions, open for good.
+    const retired = agent?.agent;
+    if (retired) setTimeout(() => retired.destroy(), RETIRED_AGENT_MS).unref();
     agent = {
       cert,
       key,

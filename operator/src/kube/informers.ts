@@ -14,6 +14,13 @@ const SHORT_WATCH_MS = 1_000;
 export interface InformerSpec {
   kind: Kind;
   labelSelector?: string;
+  /**
+   * Objects the store keeps; others are dropped as they arrive. A label selector is only a
+   * filter anyone who can label an object passes; this bounds what they can make the operator hold.
+   */
+  accept?: (object: KubeObject) => boolean;
+  /** Objects per list page; fewer for kinds whose objects can be large (ConfigMaps: 1 MiB each). */
+  pageSize?: number;
 }
 
 export interface InformerSet {
@@ -84,7 +91,7 @@ export function createInformerSet(options: InformerOptions): InformerSet {
       const page = await client.request<KubeList & { apiVersion?: string }>({
         method: "GET",
         path: collectionPath(spec.kind),
-        query: { labelSelector: spec.labelSelector, limit: LIST_PAGE_SIZE, continue: continueToken },
+        query: { labelSelector: spec.labelSelector, limit: spec.pageSize ?? LIST_PAGE_SIZE, continue: continueToken },
         signal,
       });
       resourceVersion ??= page.metadata.resourceVersion;
@@ -94,6 +101,7 @@ export function createInformerSet(options: InformerOptions): InformerSet {
         // object in the store is self-describing. Trimmed in place: nobody else holds it yet.
         item.kind = spec.kind;
         item.apiVersion ||= apiVersion;
+        if (spec.accept && !spec.accept(item)) continue;
         trimManagedFieldsInPlace(spec.kind, item);
         listed.add(objectKey(item));
         deliver(spec, () => store.upsert(spec.kind, item));
@@ -144,6 +152,7 @@ export function createInformerSet(options: InformerOptions): InformerSet {
             failures = 0;
             if (object.metadata.resourceVersion) resourceVersion = object.metadata.resourceVersion;
             if (type === "BOOKMARK") return;
+            if (spec.accept && !spec.accept(object)) return;
             object.kind = spec.kind;
             trimManagedFieldsInPlace(spec.kind, object);
             deliver(spec, () => (type === "DELETED" ? store.remove(spec.kind, object) : store.upsert(spec.kind, object)));

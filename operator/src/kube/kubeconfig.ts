@@ -31,6 +31,8 @@ export interface ClusterAccess {
   headers: Record<string, string | string[]>;
   /** Where this came from, for messages: `kubeconfig <file> (context <name>)` or `in-cluster`. */
   source: string;
+  /** What the caller must log once: e.g. that the API server's certificate is not verified. */
+  warnings: string[];
   /** The Authorization header, and an exec plugin's client certificate, as of now. */
   credentials(): Promise<Credentials>;
   /** Forgets cached credentials (the API server answered 401): the next credentials() fetches new ones. */
@@ -82,7 +84,9 @@ export interface KubeconfigUser {
   exec?: ExecConfig;
   "auth-provider"?: { name?: string };
   as?: string;
+  "as-uid"?: string;
   "as-groups"?: string[];
+  "as-user-extra"?: Record<string, string[]>;
 }
 
 export interface KubeconfigContext {
@@ -242,9 +246,10 @@ export function resolveClusterAccess(config: Kubeconfig, io: AccessIo = systemIo
   const key = read("client-key", user["client-key"], user["client-key-data"]);
   if (Boolean(cert) !== Boolean(key)) fail(`user ${JSON.stringify(userName)} has a client ${cert ? "certificate without a key" : "key without a certificate"}`);
 
-  const headers: Record<string, string | string[]> = {};
-  if (user.as) headers["Impersonate-User"] = user.as;
-  if (user["as-groups"]?.length) headers["Impersonate-Group"] = user["as-groups"];
+  const insecure = cluster["insecure-skip-tls-verify"] === true;
+  // As kubectl: a CA and "do not verify" together mean one of them is a mistake.
+  if (insecure && ca) fail(`cluster ${JSON.stringify(clusterName)} sets both a certificate-authority and insecure-skip-tls-verify; specifying a root certificates file with the insecure flag is not allowed: remove one`);
+  const headers = impersonationHeaders(user, (message) => fail(`user ${JSON.stringify(userName)}: ${message}`));
 
   let credentials: () => Promise<Credentials> = async () => ({});
   let invalidate = (): void => undefined;
@@ -270,13 +275,37 @@ export function resolveClusterAccess(config: Kubeconfig, io: AccessIo = systemIo
     ...(ca ? { ca } : {}),
     ...(cert ? { cert } : {}),
     ...(key ? { key } : {}),
-    insecureSkipTlsVerify: cluster["insecure-skip-tls-verify"] === true,
+    insecureSkipTlsVerify: insecure,
     ...(cluster["tls-server-name"] ? { tlsServerName: cluster["tls-server-name"] } : {}),
     headers,
     source: `${where} (context ${contextName})`,
+    warnings: insecure
+      ? [`${where}: cluster ${JSON.stringify(clusterName)} sets insecure-skip-tls-verify: the API server's certificate is not verified, so anyone on the network path can pose as it and read every credential sent`]
+      : [],
     credentials,
     invalidate,
   };
+}
+
+/**
+ * The Impersonate-* headers of `as`, `as-uid`, `as-groups` and `as-user-extra`, as client-go sends
+ * them (extra keys percent-encoded). Dropping any of them would act as a different identity than
+ * the kubeconfig names, so each is sent or the kubeconfig refused.
+ */
+function impersonationHeaders(user: KubeconfigUser, fail: (message: string) => never): Record<string, string | string[]> {
+  const headers: Record<string, string | string[]> = {};
+  if (user.as) headers["Impersonate-User"] = user.as;
+  if (user["as-groups"]?.length) headers["Impersonate-Group"] = user["as-groups"];
+  const uid = user["as-uid"];
+  const extra = user["as-user-extra"] ?? {};
+  if ((uid || Object.keys(extra).length > 0) && !user.as) fail("as-uid and as-user-extra need `as` (the user to impersonate)");
+  if (uid) headers["Impersonate-Uid"] = uid;
+  if (!isRecord(extra)) fail("as-user-extra must be a mapping of names to lists of values");
+  for (const [name, values] of Object.entries(extra)) {
+    if (!Array.isArray(values) || values.some((v) => typeof v !== "string")) fail(`as-user-extra ${JSON.stringify(name)} must be a list of strings`);
+    headers[`Impersonate-Extra-${encodeURIComponent(name)}`] = values;
+  }
+  return headers;
 }
 
 function checkServer(server: string | undefined, fail: (message: string) => never): string {
@@ -358,7 +387,8 @@ function execCredentials(
     try {
       credential = JSON.parse(output) as ExecCredential;
     } catch {
-      throw new KubeconfigError(`${who}: the exec plugin ${exec.command} printed no ExecCredential JSON: ${output.slice(0, 200)}`);
+      // Its output is not shown: whatever it printed may be a credential.
+      throw new KubeconfigError(`${who}: the exec plugin ${exec.command} printed no ExecCredential JSON (${output.length} characters, not shown)`);
     }
     if (credential.kind !== "ExecCredential" || credential.apiVersion !== exec.apiVersion) {
       throw new KubeconfigError(`${who}: the exec plugin ${exec.command} answered ${credential.apiVersion ?? "?"}/${credential.kind ?? "?"}, expected ${exec.apiVersion}/ExecCredential`);
@@ -436,6 +466,7 @@ export function inClusterAccess(io: AccessIo = systemIo, dir: string = SERVICE_A
     insecureSkipTlsVerify: false,
     headers: {},
     source: "in-cluster",
+    warnings: [],
     credentials: async () => ({ authorization: `Bearer ${await io.readToken(tokenFile)}` }),
     invalidate: () => undefined,
   };
@@ -448,6 +479,12 @@ export interface LoadOptions {
   /** The home directory whose .kube/config is the default (os.homedir()). */
   home?: string;
   serviceAccountDir?: string;
+  /**
+   * The operator: in a pod, its own ServiceAccount before ~/.kube/config (a file that happens to
+   * be in HOME must not silently change who the operator acts as). KUBECONFIG and --kubeconfig,
+   * which someone set on purpose, still come first.
+   */
+  preferInCluster?: boolean;
 }
 
 function loadFile(file: string, io: AccessIo): Kubeconfig {
@@ -468,7 +505,8 @@ function loadFile(file: string, io: AccessIo): Kubeconfig {
  * 2. KUBECONFIG: a list of files separated by `:` (`;` on Windows); files that do not exist are
  *    skipped, the others merged as kubectl merges them (see mergeKubeconfigs);
  * 3. ~/.kube/config, when it exists;
- * 4. in-cluster: the pod's ServiceAccount token and CA, when KUBERNETES_SERVICE_HOST is set.
+ * 4. in-cluster: the pod's ServiceAccount token and CA, when KUBERNETES_SERVICE_HOST is set (with
+ *    `preferInCluster`, the operator's choice, before 3).
  *
  * Anything else is a KubeconfigError saying what was looked at.
  */
@@ -482,6 +520,7 @@ export function loadClusterAccess(path?: string, options: LoadOptions = {}): Clu
     if (existing.length === 0) throw new KubeconfigError(`none of the files in KUBECONFIG exist (${files.join(", ")})`);
     return resolveClusterAccess(mergeKubeconfigs(existing.map((file) => loadFile(file, io))), io);
   }
+  if (options.preferInCluster && io.env.KUBERNETES_SERVICE_HOST) return inClusterAccess(io, options.serviceAccountDir);
   const home = options.home ?? io.env.HOME ?? homedir();
   const defaultFile = home ? join(home, ".kube", "config") : undefined;
   if (defaultFile && io.exists(defaultFile)) return resolveClusterAccess(loadFile(defaultFile, io), io);

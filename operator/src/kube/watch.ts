@@ -16,6 +16,13 @@ export interface WatchOptions {
   onEvent(type: WatchEventType, object: KubeObject): void;
 }
 
+/**
+ * Longest watch event line accepted. An object is at most ~1.5 MiB in etcd (the API server's
+ * request limit is 3 MiB); a line longer than this is not an event, and buffering it without end
+ * would let one response exhaust the operator's memory.
+ */
+export const MAX_WATCH_LINE_CHARS = 16 * 1024 * 1024;
+
 /** With no byte from the API server for this long past timeoutSeconds, the connection counts as dead. */
 const IDLE_GRACE_MS = 30_000;
 
@@ -88,6 +95,7 @@ export async function watch(client: StreamingKubeClient, options: WatchOptions):
         return;
       }
       pending = pending.slice(start);
+      if (pending.length > MAX_WATCH_LINE_CHARS) settle(new Error(`watch ${options.path}: an event line is longer than ${MAX_WATCH_LINE_CHARS} characters; the watch was ended`));
     });
     response.on("end", () => {
       try {

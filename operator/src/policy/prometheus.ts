@@ -174,6 +174,15 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
   const { timeoutMs = 10_000, bearerToken, fetchImpl = fetch } = options;
   if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) throw new TypeError(`timeoutMs must be a positive number of milliseconds, got ${timeoutMs}`);
   const { endpoint, display, basicAuth } = parseBaseUrl(options.url);
+  // A bearer token (or URL credentials) in clear text over the network would be readable by anyone
+  // on the path; only the loopback interface (a sidecar, a port-forward) is exempt.
+  if ((bearerToken || basicAuth) && endpoint.protocol === "http:" && !isLoopback(endpoint.hostname)) {
+    throw new PrometheusError(
+      "Unreachable",
+      `refusing to send Prometheus credentials over plain http to ${display}: use an https:// URL, or no token`,
+      { url: display },
+    );
+  }
 
   async function headers(): Promise<Record<string, string>> {
     const result: Record<string, string> = { accept: "application/json", "content-type": "application/x-www-form-urlencoded" };
@@ -243,6 +252,11 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
   }
 
   return { url: display, query };
+}
+
+function isLoopback(hostname: string): boolean {
+  const host = hostname.replace(/^\[(.*)\]$/, "$1");
+  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 function parseBaseUrl(raw: string): { endpoint: URL; display: string; basicAuth: string | undefined } {

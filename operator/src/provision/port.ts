@@ -27,7 +27,8 @@ export interface StackRequest {
   deletionPolicy: DeletionPolicy;
   /** Set by destroy for its preparatory up: the program turns deletion protection off. Never set on a serving stack. */
   releasing?: boolean;
-  aws: { region: string; vpcId?: string; subnetIds?: string[] };
+  /** clientCidrs: where the database admits connections from (the cluster's nodes and pods); absent, the VPC. */
+  aws: { region: string; vpcId?: string; subnetIds?: string[]; clientCidrs?: string[] };
 }
 
 /** Stack outputs the cut-over needs. Never a password: RDS manages it in Secrets Manager. */

@@ -45,7 +45,20 @@ export interface PulumiBackendOptions {
 }
 
 /** Environment names whose values are secrets, to scrub from messages. */
-const SECRET_ENV = /PASSPHRASE|SECRET|TOKEN|PASSWORD|CREDENTIAL|_KEY$/i;
+const SECRET_ENV = /PASSPHRASE|SECRET|TOKEN|PASSWORD|CREDENTIAL|_KEY$|^AWS_ACCESS_KEY_ID$/i;
+
+/**
+ * The secret values a Pulumi error could echo: those of the CLI's own environment and those of the
+ * process's, which the CLI inherits (AWS keys, PULUMI_CONFIG_PASSPHRASE). Only the former were
+ * scrubbed before, and in production the former is empty.
+ */
+export function secretEnvValues(...envs: Array<Record<string, string | undefined>>): string[] {
+  const values = new Set<string>();
+  for (const env of envs) {
+    for (const [name, value] of Object.entries(env)) if (value && SECRET_ENV.test(name)) values.add(value);
+  }
+  return [...values];
+}
 
 /** A stack that does not exist is already destroyed. */
 function notFound(error: unknown): undefined {
@@ -77,7 +90,7 @@ export async function createPulumiBackend(options: PulumiBackendOptions): Promis
     ...options.env,
   };
   const secrets = [
-    ...Object.entries(env).filter(([name]) => SECRET_ENV.test(name)).map(([, value]) => value),
+    ...secretEnvValues(process.env, env),
     ...Object.values(options.config ?? {}).filter((entry) => entry.secret).map((entry) => entry.value),
   ];
 

@@ -98,11 +98,9 @@ describe("CEL rules", () => {
     expect(tier.some((r) => r.includes("'pooled': 0") && r.includes("self.ceiling"))).toBe(true);
   });
 
-  it("check tag keys for AWS and Kubernetes rules and reserved prefixes", () => {
+  it("check tag keys are label names without a prefix (their labels are tags.landlord.dev/<key>)", () => {
     const tags = rules(tenantPlacementCrd, ".spec.tags").join("\n");
-    expect(tags).toContain("!k.startsWith('aws:')");
-    expect(tags).toContain("!k.startsWith('landlord.dev/')");
-    expect(tags).toContain("size(k) <= 128");
+    expect(tags).toContain("k.matches(r'^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$')");
     expect(nodeAt(crdSchema(tenantPlacementCrd), ".spec.tags").maxProperties).toBe(45);
     expect(rules(tenantPlacementCrd, ".spec.tags[*]")[0]).toContain("self.matches(");
   });
@@ -126,6 +124,13 @@ describe("CEL rules", () => {
     const prefix = nodeAt(crdSchema(tenantPoolCrd), ".spec.namespacePrefix");
     expect(prefix.maxLength).toBe(50);
     expect(prefix["x-kubernetes-validations"]?.[0]?.rule).toContain("self.matches(");
+    expect(prefix["x-kubernetes-validations"]?.[1]?.rule).toContain("!self.startsWith('tenant-')");
+  });
+
+  it("keep tenant ids short and free of '--', so names never need shortening", () => {
+    const id = nodeAt(crdSchema(tenantPlacementCrd), ".spec.tenantId");
+    expect(id.maxLength).toBe(54);
+    expect(id["x-kubernetes-validations"]?.map((r) => r.rule)).toContain("!self.contains('--')");
   });
 
   it.each(kinds)("%s: every rule has a message for people", (_kind, descriptor) => {

@@ -134,7 +134,9 @@ describe("invalid specs", () => {
   it("names the offending tag key", () => {
     const aws = invalidSpecs.find((s) => s.name === "tag key with the aws: prefix");
     const messages = tenantPlacement.safeParse(aws?.manifest).error?.issues.map((i) => i.message) ?? [];
-    expect(messages).toContain("tag keys must not start with aws: (reserved by AWS): aws:createdBy");
+    expect(messages).toContain(
+      "tag keys must be at most 63 letters, digits, '-', '_' or '.' starting and ending with a letter or digit, without a prefix or '/' (e.g. team): each becomes the label tags.landlord.dev/<key>: aws:createdBy",
+    );
   });
 });
 

@@ -198,6 +198,7 @@ describe.skipIf(!hasOpenssl)("informers, watch and client against a fake API ser
     server: `https://127.0.0.1:${api.port}`,
     ca: readFileSync(pki.caCert),
     insecureSkipTlsVerify: false,
+    warnings: [],
     headers: {},
     source: "test",
     credentials: async () => ({ authorization: "Bearer good" }),
@@ -260,6 +261,29 @@ describe.skipIf(!hasOpenssl)("informers, watch and client against a fake API ser
     expect(store.get("TenantPlacement", "t-0002")).toBeUndefined();
     expect(store.get("TenantPlacement", "t-new")?.metadata.managedFields).toEqual([{ manager: "kubectl" }]);
     expect(warnings).toEqual([]);
+  });
+
+  it("keeps only the objects a spec accepts, from lists and watches, in pages of the spec's size (issue 15)", async () => {
+    await fresh();
+    for (const name of ["keep-a", "drop-b", "keep-c"]) api.write(NAMESPACES, "ADDED", name);
+    const store = new ObjectStore();
+    const set = createInformerSet({
+      access: access(),
+      store,
+      specs: [{ kind: "Namespace", accept: (o) => o.metadata.name.startsWith("keep-"), pageSize: 2 }],
+      log,
+      backoff: { baseMs: 20, maxMs: 100 },
+      watchTimeoutSeconds: () => 60,
+    });
+    running.push(set);
+    await set.start();
+    expect(store.list("Namespace").map((n) => n.metadata.name).sort()).toEqual(["keep-a", "keep-c"]);
+    expect(api.requests.filter((r) => r.startsWith(`LIST ${NAMESPACES}`))).toHaveLength(2);
+    await until(() => api.watching(NAMESPACES) === 1, "the watch");
+    api.write(NAMESPACES, "ADDED", "drop-d");
+    api.write(NAMESPACES, "ADDED", "keep-e");
+    await until(() => store.get("Namespace", "keep-e"), "the accepted ADDED event");
+    expect(store.get("Namespace", "drop-d")).toBeUndefined();
   });
 
   it("a watch the server ends is resumed from the last version seen, bookmarks included, without a list", async () => {

@@ -123,14 +123,34 @@ describe("mergeKubeconfigs", () => {
 });
 
 describe("resolveClusterAccess", () => {
-  it("a token becomes a Bearer header; the cluster's CA, TLS name and skip-verify are passed on", async () => {
-    const a = access({ token: "abc" }, { server: "https://k8s.example:6443/prefix", "certificate-authority-data": b64("CA"), "tls-server-name": "kubernetes", "insecure-skip-tls-verify": true });
+  it("a token becomes a Bearer header; the cluster's CA and TLS name are passed on", async () => {
+    const a = access({ token: "abc" }, { server: "https://k8s.example:6443/prefix", "certificate-authority-data": b64("CA"), "tls-server-name": "kubernetes" });
     expect(a.server).toBe("https://k8s.example:6443/prefix");
     expect(a.ca?.toString()).toBe("CA");
     expect(a.tlsServerName).toBe("kubernetes");
-    expect(a.insecureSkipTlsVerify).toBe(true);
+    expect(a.insecureSkipTlsVerify).toBe(false);
+    expect(a.warnings).toEqual([]);
     expect(a.source).toBe(`kubeconfig ${join(dir, "kubeconfig")} (context ctx)`);
     expect(await a.credentials()).toEqual({ authorization: "Bearer abc" });
+  });
+
+  it("refuses insecure-skip-tls-verify together with a CA, as kubectl does, and warns whenever verification is off (issue 15)", () => {
+    const both = errorOf(() => access({ token: "abc" }, { server: "https://k", "certificate-authority-data": b64("CA"), "insecure-skip-tls-verify": true }));
+    expect(both.message).toMatch(/specifying a root certificates file with the insecure flag is not allowed/);
+    const insecure = access({ token: "abc" }, { server: "https://k", "insecure-skip-tls-verify": true });
+    expect(insecure.insecureSkipTlsVerify).toBe(true);
+    expect(insecure.warnings).toEqual([expect.stringMatching(/insecure-skip-tls-verify: the API server's certificate is not verified/)]);
+  });
+
+  it("sends as-uid and as-user-extra as client-go does, instead of dropping them (issue 15)", () => {
+    const a = access({ token: "abc", as: "alice", "as-uid": "u-1", "as-groups": ["g"], "as-user-extra": { "scopes.example.com/x": ["a", "b"] } });
+    expect(a.headers).toEqual({
+      "Impersonate-User": "alice",
+      "Impersonate-Group": ["g"],
+      "Impersonate-Uid": "u-1",
+      "Impersonate-Extra-scopes.example.com%2Fx": ["a", "b"],
+    });
+    expect(errorOf(() => access({ token: "abc", "as-uid": "u-1" })).message).toMatch(/as-uid and as-user-extra need `as`/);
   });
 
   it("a username and password become Basic auth", async () => {
@@ -208,6 +228,7 @@ const [log, mode, ...rest] = process.argv.slice(2);
 appendFileSync(log, JSON.stringify({ args: rest, info: JSON.parse(process.env.KUBERNETES_EXEC_INFO), region: process.env.AWS_REGION }) + "\\n");
 const runs = readFileSync(log, "utf8").trim().split("\\n").length;
 if (mode === "fail") { process.stderr.write("no credentials configured"); process.exit(3); }
+if (mode === "garbage") { process.stdout.write("Bearer plain-secret-9f8e7d"); process.exit(0); }
 const apiVersion = process.env.ANSWER_VERSION ?? JSON.parse(process.env.KUBERNETES_EXEC_INFO).apiVersion;
 const status = mode === "cert"
   ? { clientCertificateData: "-----BEGIN CERTIFICATE-----", clientKeyData: "-----BEGIN PRIVATE KEY-----" }
@@ -301,6 +322,13 @@ process.stdout.write(JSON.stringify({ apiVersion, kind: "ExecCredential", status
     await expect(missing.credentials()).rejects.toThrow(/the exec plugin .*no-such-plugin failed: .*ENOENT/);
   });
 
+  it("never echoes what the plugin printed into an error: it may be a credential (issue 15)", async () => {
+    const garbage = access(exec(join(dir, "exec-garbage.log"), "garbage"));
+    const error = await garbage.credentials().then(() => undefined, (e: unknown) => e as Error);
+    expect(error?.message).toMatch(/printed no ExecCredential JSON \(\d+ characters, not shown\)/);
+    expect(error?.message).not.toContain("plain-secret");
+  });
+
   it("refuses unknown exec apiVersions and interactive-only plugins at load", () => {
     expect(errorOf(() => access({ exec: { apiVersion: "client.authentication.k8s.io/v1alpha1", command: "x" } })).message).toMatch(/exec apiVersion "client.authentication.k8s.io\/v1alpha1" is not supported/);
     expect(errorOf(() => access({ exec: { apiVersion: "client.authentication.k8s.io/v1", command: "x", interactiveMode: "Always" } })).message).toMatch(/needs an interactive terminal/);
@@ -362,6 +390,14 @@ describe("loadClusterAccess: where the kubeconfig comes from", () => {
     expect(errorOf(() => loadClusterAccess(undefined, { io: io({ KUBECONFIG: `${join(dir, "a")}:${join(dir, "b")}` }), home })).message).toBe(
       `none of the files in KUBECONFIG exist (${join(dir, "a")}, ${join(dir, "b")})`,
     );
+  });
+
+  it("in operator mode, a pod's own ServiceAccount comes before ~/.kube/config (issue 15)", () => {
+    const inPod = io({ KUBERNETES_SERVICE_HOST: "10.0.0.1", KUBERNETES_SERVICE_PORT: "443" });
+    expect(loadClusterAccess(undefined, { io: inPod, home, serviceAccountDir, preferInCluster: true }).source).toBe("in-cluster");
+    // KUBECONFIG, set on purpose, still wins.
+    const fromKubeconfig = file("env-op", one("https://env"));
+    expect(loadClusterAccess(undefined, { io: io({ ...inPod.env, KUBECONFIG: fromKubeconfig }), home, serviceAccountDir, preferInCluster: true }).server).toBe("https://env");
   });
 
   it("then ~/.kube/config, then in-cluster, else one clear error", () => {

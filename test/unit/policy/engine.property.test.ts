@@ -43,6 +43,7 @@ function spec(options: { tiers: (TierRule | undefined)[]; windows: string[]; pro
     stabilization: { promoteAfter: options.windows[0] as string, demoteAfter: options.windows[1] as string, cooldown: options.windows[2] as string },
     approval: { promotion: options.promotion, demotion: options.demotion },
     rateLimit: { maxConcurrentMoves: 2, maxMovesPerHour: 10 },
+    podSecurity: "restricted",
     maxSignalAge: "48h",
     evaluationInterval: "5m",
   };

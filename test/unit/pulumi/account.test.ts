@@ -115,7 +115,7 @@ describe("account program", () => {
   });
 
   it("names the account within the 50 characters AWS allows, deterministically", async () => {
-    const tenantId = "t".repeat(63);
+    const tenantId = "t".repeat(54);
     const req = accountRequest({ tenantId, tags: request({ tenantId, kind: "account" }).tags, account: { ...accountRequest().account!, email: "aws+t@example.com" } });
     const name = String(only(await runProgram(programFor(req)), ACCOUNT).inputs["name"]);
     expect(name.length).toBeLessThanOrEqual(50);

@@ -1,37 +1,50 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { DNS_LABEL } from "../../../operator/src/api/v1alpha1/index.ts";
-import { ACCOUNT_NAME_MAX, awsName } from "../../../pulumi/names.ts";
+import { tenantPlacementSpec } from "../../../operator/src/api/v1alpha1/index.ts";
+import { tenantNamespace } from "../../../operator/src/controller/names.ts";
+import { ACCOUNT_NAME_MAX, awsDisplayName, awsName, AwsNameError } from "../../../pulumi/names.ts";
 
 /** RDS DB instance identifiers: a letter first, letters, digits and single hyphens, no trailing hyphen. */
 const RDS_IDENTIFIER = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+/** Any string over the DNS alphabet that the TenantPlacement schema accepts as a tenant id. */
 const tenantId = fc
-  .string({ unit: fc.constantFrom(..."abcdefghijklmnopqrstuvwxyz0123456789-"), minLength: 1, maxLength: 63 })
-  .filter((id) => DNS_LABEL.test(id));
+  .string({ unit: fc.constantFrom(..."abcdefghijklmnopqrstuvwxyz0123456789-"), minLength: 1, maxLength: 64 })
+  .filter((id) => tenantPlacementSpec.shape.tenantId.safeParse(id).success);
 
 describe("awsName", () => {
-  it("is landlord-<tenant> when that is already a valid identifier", () => {
+  it("is landlord-<tenant>[-suffix], verbatim", () => {
     expect(awsName("acme")).toBe("landlord-acme");
     expect(awsName("acme", { suffix: "db" })).toBe("landlord-acme-db");
+    expect(awsName("a".repeat(54))).toBe(`landlord-${"a".repeat(54)}`);
   });
 
-  it("shortens long names and repairs double hyphens, ending in a hash of the original", () => {
-    expect(awsName("a".repeat(63))).toMatch(/^landlord-a{45}-[0-9a-f]{8}$/);
-    expect(awsName("a--b")).toMatch(/^landlord-a-b-[0-9a-f]{8}$/);
-    expect(awsName("a--b")).not.toBe(awsName("a-b"));
+  it("refuses ids it could only shorten or repair (the collision of acme--corp with acme-corp-<hash>)", () => {
+    expect(() => awsName("acme--corp")).toThrow(AwsNameError);
+    expect(() => awsName("a".repeat(55))).toThrow(/at most 63/);
+    expect(() => awsName("acme-")).toThrow(AwsNameError);
   });
 
-  it("gives every DNS-1123 tenant id a valid RDS identifier and account name, deterministic and distinct per tenant", () => {
+  it("gives every tenant id the schema accepts a valid, distinct RDS identifier and tenant namespace", () => {
     fc.assert(
       fc.property(tenantId, tenantId, (a, b) => {
         const id = awsName(a);
         expect(id).toMatch(RDS_IDENTIFIER);
         expect(id.length).toBeLessThanOrEqual(63);
-        expect(awsName(a)).toBe(id);
-        expect(awsName(a, { max: ACCOUNT_NAME_MAX }).length).toBeLessThanOrEqual(ACCOUNT_NAME_MAX);
-        if (a !== b) expect(awsName(b)).not.toBe(id);
+        expect(tenantNamespace(a)).toBe(`tenant-${a}`);
+        expect(tenantNamespace(a).length).toBeLessThanOrEqual(63);
+        expect(awsDisplayName(a, ACCOUNT_NAME_MAX).length).toBeLessThanOrEqual(ACCOUNT_NAME_MAX);
+        if (a !== b) {
+          expect(awsName(b)).not.toBe(id);
+          expect(tenantNamespace(b)).not.toBe(tenantNamespace(a));
+        }
       }),
       { numRuns: 1000 },
     );
+  });
+
+  it("the schema refuses the ids that collided before", () => {
+    for (const id of ["acme--corp", "a".repeat(55), `${"a".repeat(47)}-deadbeef0`]) {
+      expect(tenantPlacementSpec.shape.tenantId.safeParse(id).success, id).toBe(false);
+    }
   });
 });

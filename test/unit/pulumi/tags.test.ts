@@ -6,6 +6,7 @@ import {
   AWS_TAG_LIMITS,
   COST_KEYS,
   costLabels,
+  labelKeyOf,
   costTags,
   MANAGED_BY,
   missingCostTags,
@@ -90,9 +91,18 @@ describe("costTags", () => {
   });
 
   it("accepts what AWS accepts even where a label could not hold it, such as a space, a colon or a letter outside ASCII", () => {
-    const tags = costTags({ ...base, tags: { "example.com/owner": "Zoë: ops/data team" } });
+    const tags = costTags({ ...base, tags: { owner: "Zoë: ops/data team" } });
     expect(validAwsTags(tags)).toBe(true);
-    expect(validLabels(costLabels({ ...base, tags: { "example.com/owner": "Zoë: ops/data team" } }))).toBe(true);
+    expect(validLabels(costLabels({ ...base, tags: { owner: "Zoë: ops/data team" } }))).toBe(true);
+  });
+
+  it("keeps a tenant's tags out of every label space but tags.landlord.dev/ (issue 15)", () => {
+    expect(problemsOf(() => costTags({ ...base, tags: { "pod-security.kubernetes.io/enforce": "privileged" } }))).toEqual([
+      expect.stringContaining("is not a label name without a prefix"),
+    ]);
+    const labels = costLabels({ ...base, tags: { team: "growth" } });
+    expect(labels["tags.landlord.dev/team"]).toBe("growth");
+    expect(labels).not.toHaveProperty("team");
   });
 });
 
@@ -163,7 +173,8 @@ describe("tags and labels agree", () => {
         for (const key of REQUIRED_COST_KEYS) expect(accepted[key]).toBeTruthy();
         const labels = costLabels(input);
         expect(validLabels(labels)).toBe(true);
-        expect(Object.keys(labels)).toEqual(Object.keys(accepted));
+        expect(Object.keys(labels)).toEqual(Object.keys(accepted).map(labelKeyOf));
+        for (const key of Object.keys(labels)) expect(key.startsWith("landlord.dev/") || key.startsWith("tags.landlord.dev/"), key).toBe(true);
       }),
       { numRuns: 400 },
     );
@@ -171,11 +182,11 @@ describe("tags and labels agree", () => {
 
   it("any tags a TenantPlacement spec accepts make identical tags and labels", () => {
     fc.assert(
-      fc.property(tenant, fc.dictionary(labelName.map((n) => `example.com/${n}`), labelName, { maxKeys: 45 }), (t, tags) => {
+      fc.property(tenant, fc.dictionary(labelName, labelName, { maxKeys: 45 }), (t, tags) => {
         const spec = { tenantId: t.tenantId, costCenter: t.costCenter, tags };
         fc.pre(tenantPlacementSpec.safeParse(spec).success);
         const input = { ...t, tags, ...(t.pool === undefined ? {} : { pool: t.pool }) };
-        expect(costLabels(input)).toEqual(costTags(input));
+        expect(costLabels(input)).toEqual(Object.fromEntries(Object.entries(costTags(input)).map(([key, value]) => [labelKeyOf(key), value])));
         expect(tagProblems(costTags(input))).toEqual([]);
       }),
       { numRuns: 200 },
@@ -186,7 +197,7 @@ describe("tags and labels agree", () => {
     const options = { tenantId: "acme", tier: "namespace", costCenter: "cc-1234", tags: { team: "growth" } } as const;
     expect(tenantLabels(options)).toEqual(costLabels(options));
     expect(tenantLabels(options)).toEqual({
-      team: "growth",
+      "tags.landlord.dev/team": "growth",
       [LABELS.tenant]: "acme",
       [LABELS.tier]: "namespace",
       [LABELS.costCenter]: "cc-1234",

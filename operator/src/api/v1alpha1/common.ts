@@ -20,6 +20,11 @@ export function celTierRank(expr: string): string {
 
 export const tier = z.enum(TIERS);
 
+/** Pod Security Admission levels Landlord may set on its namespaces; never privileged. */
+export const POD_SECURITY_LEVELS = ["restricted", "baseline"] as const;
+export type PodSecurityLevel = (typeof POD_SECURITY_LEVELS)[number];
+export const podSecurityLevel = z.enum(POD_SECURITY_LEVELS);
+
 // Regexes shared by zod and CEL (RE2): no lookaround, no backreferences.
 export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 export const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -39,6 +44,25 @@ export const dnsLabel = withRules(
     DNS_LABEL,
     "must be a DNS-1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters (e.g. acme-corp)",
   ),
+);
+
+/**
+ * Tenant ids become names verbatim, never shortened or hashed, so two ids can never share a name:
+ * `tenant-<id>` (a namespace, 63 characters) and `landlord-<id>` (an RDS identifier: 63, letters,
+ * digits and single hyphens). Hence at most 54 characters and no "--".
+ */
+export const TENANT_ID_MAX = 54;
+
+export const tenantIdName = withRules(
+  z.string().min(1).max(TENANT_ID_MAX),
+  matching(
+    DNS_LABEL,
+    `must be a DNS-1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit, at most ${TENANT_ID_MAX} characters (e.g. acme-corp)`,
+  ),
+  {
+    cel: { rule: "!self.contains('--')", message: "must not contain '--' (RDS identifiers cannot, and Landlord never rewrites a tenant id)" },
+    check: (v) => !v.includes("--"),
+  },
 );
 
 /** Name of another cluster-scoped Landlord object (DNS-1123 subdomain). */
@@ -119,26 +143,18 @@ export type Quota = z.output<typeof quota>;
 
 const MAX_USER_TAGS = 45; // AWS allows 50 per resource; Landlord sets 5 itself (landlord.dev/*).
 
+/**
+ * A tenant tag key: a label name without a prefix. Its label is `tags.landlord.dev/<key>`, so no
+ * tag can ever become a label with a meaning of its own (pod-security.kubernetes.io/enforce, a
+ * label another namespace's NetworkPolicy trusts); the AWS tag keeps the key as written.
+ */
+export const TAG_KEY = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+
 const tagKeyRules: KeyRule[] = [
   keyMatching(
-    LABEL_KEY,
-    "tag keys must be Kubernetes label keys: an optional DNS-subdomain prefix and '/', then at most 63 letters, digits, '-', '_' or '.' starting and ending with a letter or digit (e.g. team or example.com/team)",
+    TAG_KEY,
+    "tag keys must be at most 63 letters, digits, '-', '_' or '.' starting and ending with a letter or digit, without a prefix or '/' (e.g. team): each becomes the label tags.landlord.dev/<key>",
   ),
-  {
-    cel: "size(k) <= 128",
-    test: (k) => k.length <= 128,
-    message: "tag keys must be at most 128 characters (the AWS limit)",
-  },
-  {
-    cel: "!k.startsWith('aws:')",
-    test: (k) => !k.startsWith("aws:"),
-    message: "tag keys must not start with aws: (reserved by AWS)",
-  },
-  {
-    cel: "!k.startsWith('landlord.dev/')",
-    test: (k) => !k.startsWith("landlord.dev/"),
-    message: "tag keys must not start with landlord.dev/ (reserved for the tags Landlord sets itself)",
-  },
 ];
 
 const tagValue = withRules(

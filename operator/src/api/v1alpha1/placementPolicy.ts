@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { conditions, duration, observedGeneration, quota, signalName, tier } from "./common.ts";
+import { conditions, DNS_SUBDOMAIN, duration, observedGeneration, podSecurityLevel, quota, signalName, tier } from "./common.ts";
 import { AGE_COLUMN, CATEGORIES, resource, type CrdDescriptor } from "./resource.ts";
 import { listMap, matching, withRules } from "./rules.ts";
 
@@ -288,11 +288,22 @@ export const placementPolicySpec = withRules(
           .record(z.string(), z.unknown())
           .meta({ "x-kubernetes-preserve-unknown-fields": true })
           .describe(
-            "A batch/v1 JobTemplateSpec ({metadata, spec}) run after the target tier is provisioned and before cut-over; {{tenantId}}, {{from}} and {{to}} are substituted.",
+            "A batch/v1 JobTemplateSpec ({metadata, spec}) run after the target tier is provisioned and before cut-over; {{tenantId}}, {{from}} and {{to}} are substituted. The operator refuses a template that sets serviceAccountName, host namespaces or paths, privileged or escalating containers, added capabilities, or reads Kubernetes Secrets.",
+          ),
+        serviceAccountName: withRules(
+          z.string().min(1).max(253),
+          matching(DNS_SUBDOMAIN, "serviceAccountName must be a ServiceAccount name such as migrator (lowercase letters, digits, '-' and '.')"),
+        )
+          .optional()
+          .describe(
+            "ServiceAccount (in the tenant namespace) the migration Job runs as, e.g. migrator for IRSA. Unset: the namespace's default ServiceAccount without a mounted token.",
           ),
       })
       .optional()
       .describe("Optional data migration Job between provisioning and cut-over; absent means no migration step."),
+    podSecurity: podSecurityLevel
+      .default("restricted")
+      .describe("Pod Security Admission level enforced in the namespaces of tenants following this policy: restricted (default) or baseline."),
     maxSignalAge: duration
       .default("48h")
       .describe("A reported or Prometheus value older than this is stale and never moves a tenant, e.g. 48h."),

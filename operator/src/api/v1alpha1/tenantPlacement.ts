@@ -11,6 +11,7 @@ import {
   signalMap,
   SIGNAL_NAME,
   tags,
+  tenantIdName,
   tier,
   TIER_RANK,
   timestamp,
@@ -93,8 +94,8 @@ const reportedSignals = withKeyRules(
 );
 
 export const tenantPlacementSpec = z.strictObject({
-  tenantId: withRules(dnsLabel, immutable("tenantId is immutable")).describe(
-    "Tenant id, a DNS-1123 label equal to metadata.name, e.g. acme. Used in namespace, stack and AWS names. Immutable.",
+  tenantId: withRules(tenantIdName, immutable("tenantId is immutable")).describe(
+    "Tenant id, equal to metadata.name, e.g. acme: a DNS-1123 label of at most 54 characters without '--'. Used verbatim in namespace (tenant-<id>), stack and AWS names. Immutable.",
   ),
   displayName: z.string().max(256).optional().describe("Human-readable tenant name for reports, e.g. Acme Corp."),
   costCenter: labelValue
@@ -103,7 +104,7 @@ export const tenantPlacementSpec = z.strictObject({
   tags: tags
     .optional()
     .describe(
-      "Extra cost tags applied to every AWS resource and Kubernetes object of the tenant, e.g. {team: growth}. Keys and values must be valid both as AWS tags and as Kubernetes labels; at most 45.",
+      "Extra cost tags applied to every AWS resource (key as written) and Kubernetes object (label tags.landlord.dev/<key>) of the tenant, e.g. {team: growth}. Keys are label names without a prefix; values are label values; at most 45.",
     ),
   policyRef: objectName.default("default").describe("Name of the PlacementPolicy that decides this tenant's tier, e.g. default."),
   pool: objectName.default("standard").describe("Name of the TenantPool that serves the tenant while pooled, e.g. standard."),
@@ -185,6 +186,7 @@ export const stackStatus = z.strictObject({
 export const migrationStatus = z.strictObject({
   job: z.string().max(63).describe("Name of the migration Job of the current attempt, in the tenant namespace."),
   decision: z.string().max(253).describe("The PlacementDecision (move) the migration belongs to."),
+  jobUid: z.string().max(64).optional().describe("UID of the Job Landlord created for this attempt: only that Job's outcome is believed."),
   attempt: z.int().min(1).describe("Attempt number, from 1."),
   state: z.enum(["Running", "Succeeded", "Failed"]).describe("Running, Succeeded or Failed (retried with backoff as a new Job)."),
   lastError: z.string().max(4096).optional().describe("Why the last attempt failed, from the Job's Failed condition."),

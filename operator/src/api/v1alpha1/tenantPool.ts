@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { conditions, DNS_LABEL, labelMap, observedGeneration, quantity, quotaFields } from "./common.ts";
+import { conditions, DNS_LABEL, labelMap, observedGeneration, podSecurityLevel, quantity, quotaFields } from "./common.ts";
 import { AGE_COLUMN, CATEGORIES, resource, type CrdDescriptor } from "./resource.ts";
 import { listMap, matching, withRules } from "./rules.ts";
 
@@ -13,6 +13,14 @@ export const tenantPoolSpec = z.strictObject({
       DNS_LABEL,
       `namespacePrefix must be a DNS label prefix: lowercase letters, digits and '-', starting and ending with a letter or digit, at most ${MAX_NAMESPACE_PREFIX} characters so that the shard suffix -<n> fits (e.g. pool-standard)`,
     ),
+    {
+      // A shard <prefix>-<n> must never be some tenant's tenant-<id> nor a system namespace.
+      cel: {
+        rule: "self != 'tenant' && !self.startsWith('tenant-') && self != 'kube' && !self.startsWith('kube-')",
+        message: "namespacePrefix must not be tenant or start with tenant- (reserved for dedicated tenant namespaces), nor be kube or start with kube- (e.g. pool-standard)",
+      },
+      check: (v) => v !== "tenant" && !v.startsWith("tenant-") && v !== "kube" && !v.startsWith("kube-"),
+    },
   ).describe(
     `Prefix of the shard namespaces, created on demand as <prefix>-1, <prefix>-2, ...; e.g. pool-standard. At most ${MAX_NAMESPACE_PREFIX} characters.`,
   ),
@@ -34,6 +42,9 @@ export const tenantPoolSpec = z.strictObject({
     .describe(
       "Quota of each pooled tenant unless its TenantPlacement overrides it; enforced by the shard ResourceQuota (summed) and listed per tenant in the landlord-tenants ConfigMap.",
     ),
+  podSecurity: podSecurityLevel
+    .default("restricted")
+    .describe("Pod Security Admission level enforced in the shard namespaces: restricted (default) or baseline."),
   nodeSelector: labelMap
     .optional()
     .describe("Node labels the shard namespaces' workloads are scheduled onto, e.g. {node.kubernetes.io/instance-type: m7g.xlarge}."),
