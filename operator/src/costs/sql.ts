@@ -85,7 +85,8 @@ function tagValue(column: string, type: string, keys: readonly string[]): string
 function malformedTags(column: string, type: string): string {
   if (/^MAP\(/i.test(type)) return "FALSE";
   const c = col(column);
-  return `(${c} IS NOT NULL AND trim(${c}) <> '' AND NOT coalesce(json_valid(${c}) AND json_type(${c}) = 'OBJECT', FALSE))`;
+  // CASE, not AND: DuckDB evaluates both sides of an AND, and json_type fails on malformed text.
+  return `(${c} IS NOT NULL AND trim(${c}) <> '' AND NOT CASE WHEN coalesce(json_valid(${c}), FALSE) THEN json_type(${c}) = 'OBJECT' ELSE FALSE END)`;
 }
 
 const CUR_CATEGORY = `CASE
