@@ -247,7 +247,14 @@ function poolsFromFiles(files: readonly string[]): CostPoolObject[] {
       if (parsed.success) pools.push(parsed.data as CostPoolObject);
     }
   };
-  for (const file of files) for (const doc of parseAllDocuments(readText(file)) as ReturnType<typeof parseAllDocuments> & unknown[]) take(doc.toJS());
+  for (const file of files) {
+    const text = readText(file);
+    // Parsing thousands of TenantPlacements a second time would double the start-up: only the
+    // documents that can hold a TenantPool are parsed again.
+    if (!text.includes("TenantPool")) continue;
+    if (/^\s*\{/.test(text)) take(JSON.parse(text));
+    else for (const doc of text.split(/^---\s*$/m)) if (doc.includes("TenantPool")) for (const d of parseAllDocuments(doc) as ReturnType<typeof parseAllDocuments> & unknown[]) take(d.toJS());
+  }
   return pools;
 }
 
