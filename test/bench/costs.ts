@@ -12,9 +12,8 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { projectRoot } from "../../operator/src/local/paths.ts";
-import { readBill, resolveLocal } from "../../operator/src/costs/reader.ts";
-import { buildReport, type CostReport } from "../../operator/src/costs/report.ts";
-import { generateBill, PERIOD, type Generated } from "../fixtures/costs/generate.ts";
+import type { CostReport } from "../../operator/src/costs/report.ts";
+import { generateBill, PERIOD, reportFor, type Generated } from "../fixtures/costs/generate.ts";
 import { percentile, round, type Report } from "./report.ts";
 
 export interface CostBenchOptions {
@@ -47,20 +46,6 @@ function measure(args: string[]): Promise<Measured> {
   });
 }
 
-async function reportOf(g: Generated, file: string, driverless: boolean): Promise<CostReport> {
-  const bill = await readBill(await resolveLocal(file), { basis: "unblended", period: PERIOD });
-  return buildReport({
-    tenants: g.tenants,
-    pools: driverless ? g.pools.map((p) => ({ ...p, costAllocation: undefined })) : g.pools,
-    groups: bill.groups,
-    accounts: g.accounts,
-    period: bill.period,
-    currency: bill.currency,
-    basis: "unblended",
-    inputs: [bill.input],
-  });
-}
-
 function errors(g: Generated, report: CostReport, pooledOnly: boolean): number[] {
   const tier = new Map(g.tenants.map((t) => [t.tenantId, t.tier]));
   return report.lines
@@ -76,7 +61,7 @@ export async function costScenarios(report: Report, options: CostBenchOptions): 
     const small = await generateBill({ tenants: options.tenants, rows: options.tenants * 50, seed: 2026, formats: ["cur2-parquet"], dir: join(dir, "accuracy") });
     const accuracy = "costs: attribution error per tenant vs the generator's ground truth (% of its true cost)";
     for (const [label, driverless] of [["per-category drivers (TenantPool costAllocation)", false], ["requestsPerDay alone (before: one driver for all)", true]] as const) {
-      const r = await reportOf(small, small.files["cur2-parquet"] as string, driverless);
+      const r = await reportFor(small, "cur2-parquet", "unblended", driverless);
       for (const [who, pooledOnly] of [["pooled tenants", true], ["all tenants", false]] as const) {
         const e = errors(small, r, pooledOnly);
         const mean = e.reduce((a, b) => a + b, 0) / e.length;

@@ -5,9 +5,8 @@ import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { roundCents } from "../../../operator/src/costs/allocate.ts";
 import type { CostBasis } from "../../../operator/src/costs/model.ts";
-import { readBill, resolveLocal } from "../../../operator/src/costs/reader.ts";
-import { buildReport, type CostReport } from "../../../operator/src/costs/report.ts";
-import { ALL_FORMATS, generateBill, PERIOD, type ExportFormat, type Generated } from "../../fixtures/costs/generate.ts";
+import type { CostReport } from "../../../operator/src/costs/report.ts";
+import { ALL_FORMATS, generateBill, reportFor } from "../../fixtures/costs/generate.ts";
 
 const root = mkdtempSync(join(tmpdir(), "landlord-bill-test-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -18,20 +17,6 @@ const BASES: Record<"cur2" | "focus", Partial<Record<CostBasis, "unblended" | "n
   cur2: { unblended: "unblended", net: "net", amortized: "amortized" },
   focus: { billed: "unblended", effective: "amortized", list: "unblended", contracted: "unblended" },
 };
-
-export async function reportFor(g: Generated, format: ExportFormat, basis: CostBasis, driverless = false): Promise<CostReport> {
-  const bill = await readBill(await resolveLocal(g.files[format] as string), { basis, period: PERIOD });
-  return buildReport({
-    tenants: g.tenants,
-    pools: driverless ? g.pools.map((p) => ({ ...p, costAllocation: undefined })) : g.pools,
-    groups: bill.groups,
-    accounts: g.accounts,
-    period: bill.period,
-    currency: bill.currency,
-    basis,
-    inputs: [bill.input],
-  });
-}
 
 const tenantCents = (r: CostReport): [string, number][] => r.lines.filter((l) => l.kind === "tenant").map((l) => [l.tenant, l.cents]);
 
