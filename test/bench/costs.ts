@@ -11,10 +11,17 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { DuckDBInstance } from "@duckdb/node-api";
+import { costReport, type CostPlacement, type CostPoolObject } from "../../operator/src/cli/costs.ts";
 import { projectRoot } from "../../operator/src/local/paths.ts";
 import type { CostReport } from "../../operator/src/costs/report.ts";
 import { generateBill, PERIOD, reportFor, type Generated } from "../fixtures/costs/generate.ts";
 import { percentile, round, type Report } from "./report.ts";
+
+/** The same query as costsBare.mjs: the engine's scan-and-group of the columns the bill query reads. */
+const BARE_QUERY = (file: string): string => `SELECT line_item_usage_account_id, resource_tags['user_landlord_dev_tenant'] AS tenant, resource_tags['user_landlord_dev_pool'] AS pool,
+  line_item_product_code, line_item_usage_type, line_item_line_item_type, sum(line_item_unblended_cost) AS cost, count(*) AS n
+FROM read_parquet('${file.replace(/'/g, "''")}') GROUP BY ALL`;
 
 export interface CostBenchOptions {
   tenants: number;
@@ -89,6 +96,26 @@ export async function costScenarios(report: Report, options: CostBenchOptions): 
       bare.push(await measure([join(projectRoot, "test/bench/costsBare.mjs"), file]));
       cli.push(await measure([join(projectRoot, "bin/landlord.mjs"), "costs", "-f", tenantsFile, "--bill", file, "--period", PERIOD, "-o", "csv"]));
     }
+    // In this process too, without node's and tsx's start-up and the reading of the tenants: the
+    // bill query and the allocation (costReport) against the bare query, alternating, best of 3.
+    const inProcess = { bare: [] as number[], report: [] as number[] };
+    const instance = await DuckDBInstance.create(":memory:");
+    const connection = await instance.connect();
+    const placements = big.manifests.filter((m) => (m as { kind: string }).kind === "TenantPlacement") as CostPlacement[];
+    const poolObjects = big.manifests.filter((m) => (m as { kind: string }).kind === "TenantPool") as CostPoolObject[];
+    for (let i = 0; i < 3; i++) {
+      let t = performance.now();
+      await connection.runAndReadAll(BARE_QUERY(file));
+      inProcess.bare.push(performance.now() - t);
+      t = performance.now();
+      await costReport({ bills: [file], basis: "unblended", period: PERIOD, shared: "none", revenueSignal: "monthlyRevenueUSD", poolCosts: {}, accounts: [] }, placements, poolObjects);
+      inProcess.report.push(performance.now() - t);
+    }
+    connection.closeSync();
+    instance.closeSync();
+    const bestOf = (xs: number[]): number => Math.min(...xs);
+    report.record({ scenario: scale, n: big.rowsInPeriod, figure: "in one process: bill query + allocation (costReport) / bare query", value: round(bestOf(inProcess.report) / bestOf(inProcess.bare), 2), unit: "", note: `${round(bestOf(inProcess.report) / 1000, 2)} s vs ${round(bestOf(inProcess.bare) / 1000, 2)} s; runs ${inProcess.report.map((ms) => round(ms / 1000, 2)).join(", ")} vs ${inProcess.bare.map((ms) => round(ms / 1000, 2)).join(", ")} s` });
+
     const best = (list: Measured[], key: "ms" | "peakMiB"): number => Math.min(...list.map((m) => m[key]));
     const lines = (cli[0]?.stdout.split("\n").length ?? 2) - 2;
     report.record({ scenario: scale, n: big.rowsInPeriod, figure: "DuckDB bare scan-and-group (own process): wall time", value: round(best(bare, "ms") / 1000, 2), unit: "s", note: `runs ${bare.map((m) => round(m.ms / 1000, 2)).join(", ")} s` });

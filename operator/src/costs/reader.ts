@@ -206,7 +206,7 @@ export async function readBill(input: LocalFiles, options: BillOptions, source?:
     const count = (key: string): number => rows.reduce((a, r) => a + Number(r[key]), 0);
     if (count("bad_cost_rows") > 0) {
       const bad = await offending("bad_cost");
-      throw new BillError(`${bad.map((r) => where(input, r)).join(", ")}: column ${choice.checked} is not a number (${count("bad_cost_rows")} rows)`);
+      throw new BillError(`${bad.map((r) => where(input, r)).join(", ")}: column ${choice.checked} is not a number below 100,000,000 (${count("bad_cost_rows")} rows)`);
     }
     if (count("bad_tag_rows") > 0) {
       const bad = await offending("bad_tags");
@@ -230,10 +230,12 @@ export async function readBill(input: LocalFiles, options: BillOptions, source?:
     const excluded = rows.filter((r) => String(r.period) !== period);
     const currencies = new Map<string, number>();
     for (const r of kept) currencies.set(String(r.currency), (currencies.get(String(r.currency)) ?? 0) + Number(r.row_count));
-    const [currency] = [...currencies].sort((a, b) => b[1] - a[1])[0] as [string, number];
+    // Most rows first (ties by name): the majority currency is the run's, the others are named.
+    const ranked = [...currencies].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    const [currency] = ranked[0] as [string, number];
     if (currencies.size > 1) {
       const bad = await offending({ currencyNot: currency });
-      const summary = [...currencies].map(([c, n]) => `${c || "(empty)"} in ${n} rows`).join(", ");
+      const summary = ranked.map(([c, n]) => `${c || "(empty)"} in ${n} rows`).join(", ");
       throw new BillError(`${label}: mixed currencies (${summary}), e.g. ${bad.map((r) => `${where(input, r)} in ${String(r.currency) || "(empty)"}`).join(", ")}; one currency per run`);
     }
 

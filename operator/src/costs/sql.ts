@@ -70,7 +70,12 @@ export const BASIS_COLUMN: Record<"cur2" | "focus", Partial<Record<CostBasis, st
 export const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 export const quoteString = (text: string): string => `'${text.replace(/'/g, "''")}'`;
 
-const money = (expr: string): string => `TRY_CAST(${expr} AS DECIMAL(38,10))`;
+/**
+ * One row's amount: DECIMAL(18,10) is an int64 per row (a row below 100,000,000 in the currency,
+ * to 10 decimals, as CUR writes them), summed into DECIMAL(38,10); a 128-bit decimal per row would
+ * double the query's time.
+ */
+const money = (expr: string): string => `TRY_CAST(${expr} AS DECIMAL(18,10))`;
 const col = quoteIdent;
 
 /** A tag value from a MAP column or a JSON text column; NULL when absent or the JSON is malformed. */
@@ -143,7 +148,20 @@ export function basisFor(format: BillFormat, basis: CostBasis): BasisChoice {
 }
 
 /** The select list that reduces one row of the export to its group keys and its cost. */
-function rowExpressions(options: QueryOptions, split: boolean): { keys: Record<string, string>; cost: string; weight: string; badCost: string; badTags: string } {
+interface RowExpressions {
+  /** Group keys computed per row (period is the raw column: it is formatted per group). */
+  keys: Record<string, string>;
+  /** Columns the category is computed from, per group (cheaper than per row). */
+  categoryColumns: Record<string, string>;
+  /** The category, over categoryColumns and the split key. */
+  category: string;
+  cost: string;
+  weight: string;
+  badCost: string;
+  badTags: string;
+}
+
+function rowExpressions(options: QueryOptions, split: boolean): RowExpressions {
   const { format, basis, columns } = options;
   const type = (name: string): string => columns.get(name) ?? "VARCHAR";
   const choice = basisFor(format, basis);
@@ -151,16 +169,17 @@ function rowExpressions(options: QueryOptions, split: boolean): { keys: Record<s
   if (format === "legacy") {
     return {
       keys: {
-        period: "''",
+        period: "NULL",
         currency: "'USD'",
         account: "coalesce(linked_account, '')",
         tenant_tag: "coalesce(regexp_replace(tag_landlord_dev_tenant, '^landlord\\.dev/tenant\\$', ''), '')",
         pool_tag: "''",
         namespace: "''",
-        category: LEGACY_CATEGORY,
         charge_type: "'Usage'",
         split: "''",
       },
+      categoryColumns: { service: "service" },
+      category: LEGACY_CATEGORY,
       cost: choice.cost,
       weight: "0",
       badCost,
@@ -170,16 +189,17 @@ function rowExpressions(options: QueryOptions, split: boolean): { keys: Record<s
   if (format === "focus") {
     return {
       keys: {
-        period: `coalesce(left(CAST("BillingPeriodStart" AS VARCHAR), 7), '')`,
+        period: `"BillingPeriodStart"`,
         currency: `coalesce("BillingCurrency", '')`,
         account: `coalesce(CAST("SubAccountId" AS VARCHAR), '')`,
         tenant_tag: `coalesce(${tagValue("Tags", type("Tags"), [TENANT_TAG, `user:${TENANT_TAG}`])}, '')`,
         pool_tag: `coalesce(${tagValue("Tags", type("Tags"), [POOL_TAG, `user:${POOL_TAG}`])}, '')`,
         namespace: "''",
-        category: FOCUS_CATEGORY,
         charge_type: `coalesce("ChargeCategory", '')`,
         split: "''",
       },
+      categoryColumns: { ServiceCategory: `"ServiceCategory"` },
+      category: FOCUS_CATEGORY,
       cost: choice.cost,
       weight: "0",
       badCost,
@@ -191,16 +211,18 @@ function rowExpressions(options: QueryOptions, split: boolean): { keys: Record<s
   const splitCost = net ? NET_SPLIT_COLUMNS : SPLIT_COLUMNS.slice(1);
   return {
     keys: {
-      period: "coalesce(left(CAST(bill_billing_period_start_date AS VARCHAR), 7), '')",
+      period: "bill_billing_period_start_date",
       currency: "coalesce(line_item_currency_code, '')",
       account: "coalesce(CAST(line_item_usage_account_id AS VARCHAR), '')",
       tenant_tag: `coalesce(${tagValue("resource_tags", tags, [cur2TagKey(TENANT_TAG)])}, '')`,
       pool_tag: `coalesce(${tagValue("resource_tags", tags, [cur2TagKey(POOL_TAG)])}, '')`,
       namespace: split ? `CASE WHEN coalesce(split_line_item_parent_resource_id, '') <> '' THEN coalesce(${tagValue("resource_tags", tags, [cur2TagKey(EKS_NAMESPACE_TAG, "aws")])}, '') ELSE '' END` : "''",
-      category: split ? `CASE WHEN coalesce(split_line_item_parent_resource_id, '') <> '' THEN 'compute' ELSE ${CUR_CATEGORY} END` : CUR_CATEGORY,
       charge_type: "coalesce(line_item_line_item_type, '')",
       split: split ? "CASE WHEN coalesce(split_line_item_parent_resource_id, '') <> '' THEN 'pod' WHEN parents.id IS NOT NULL THEN 'parent' ELSE '' END" : "''",
     },
+    categoryColumns: { line_item_product_code: "line_item_product_code", line_item_usage_type: "line_item_usage_type" },
+    // Pod rows are the vCPU and memory of a pod: compute.
+    category: split ? `CASE WHEN split = 'pod' THEN 'compute' ELSE ${CUR_CATEGORY} END` : CUR_CATEGORY,
     cost: choice.cost,
     weight: split ? `CASE WHEN coalesce(split_line_item_parent_resource_id, '') <> '' THEN coalesce(${money(splitCost[0] as string)}, 0) + coalesce(${money(splitCost[1] as string)}, 0) ELSE 0 END` : "0",
     badCost,
@@ -213,33 +235,46 @@ export function hasSplitData(columns: ReadonlyMap<string, string>): boolean {
   return SPLIT_COLUMNS.every((c) => columns.has(c));
 }
 
-/** The aggregation query: one row per group, with rows, cost, split weight and the bad-row counts. */
+/**
+ * The aggregation query: one row per group, with rows, cost, split weight and the bad-row counts.
+ * Rows are grouped once on the keys and the raw columns the period and the category come from;
+ * those two are then computed per group (a few thousand) instead of per row (millions), and the
+ * groups summed again by category.
+ */
 export function aggregationQuery(options: QueryOptions): string {
   const split = options.format === "cur2" && hasSplitData(options.columns);
   const e = rowExpressions(options, split);
   const keys = Object.entries(e.keys);
-  const select = keys.map(([name, expr]) => `    ${expr} AS ${name}`).join(",\n");
+  const rowSelect = [...keys, ...Object.entries(e.categoryColumns)].map(([name, expr]) => `    ${expr} AS ${name}`).join(",\n");
   const from = split
     ? `src LEFT JOIN (SELECT DISTINCT split_line_item_parent_resource_id AS id FROM src WHERE coalesce(split_line_item_parent_resource_id, '') <> '') parents
     ON src.line_item_resource_id = parents.id`
     : "src";
+  const outerKeys = keys.map(([name]) => (name === "period" ? "coalesce(left(CAST(period AS VARCHAR), 7), '') AS period" : name));
   return `WITH src AS (SELECT * FROM ${options.source}),
 rows AS (
   SELECT
-${select},
+${rowSelect},
     coalesce(${e.cost}, 0) AS cost,
     ${e.weight} AS weight,
     ${e.badCost} AS bad_cost,
     ${e.badTags} AS bad_tags
   FROM ${from}
+),
+grouped AS (
+  SELECT ${[...keys.map(([name]) => name), ...Object.keys(e.categoryColumns)].join(", ")},
+    count(*) AS row_count, sum(cost) AS cost, sum(weight) AS weight, count_if(bad_cost) AS bad_cost_rows, count_if(bad_tags) AS bad_tag_rows
+  FROM rows
+  GROUP BY ALL
 )
-SELECT ${keys.map(([name]) => name).join(", ")},
-  count(*) AS row_count,
+SELECT ${outerKeys.join(", ")},
+  ${e.category} AS category,
+  sum(row_count) AS row_count,
   CAST(sum(cost) AS VARCHAR) AS cost,
   CAST(sum(weight) AS VARCHAR) AS weight,
-  count_if(bad_cost) AS bad_cost_rows,
-  count_if(bad_tags) AS bad_tag_rows
-FROM rows
+  sum(bad_cost_rows) AS bad_cost_rows,
+  sum(bad_tag_rows) AS bad_tag_rows
+FROM grouped
 GROUP BY ALL`;
 }
 

@@ -53,7 +53,7 @@ describe("bad bill input fails in one line naming the file, row or column", () =
 
   it("a cost that is not a number names the row and column", async () => {
     const path = write("cost.csv", curCsv([{ cost: "12,50" }]));
-    expect(await failure(path)).toBe(`${path} line 2: column line_item_unblended_cost is not a number (1 rows)`);
+    expect(await failure(path)).toBe(`${path} line 2: column line_item_unblended_cost is not a number below 100,000,000 (1 rows)`);
   });
 
   it("an empty period, and several periods without --period", async () => {
