@@ -130,7 +130,7 @@ describe("landlord costs against the cluster", () => {
       [SMALL, "tenant", "pooled", 850],
       [`${run}-ghost`, "unknown-tenant", "", 100],
     ]);
-    expect(mine.find((l) => l.tenant === SMALL)?.basis).toBe(`pool ${POOL} compute by cpuSeconds 75.00%; pool ${POOL} storage by requestsPerDay 33.33%`);
+    expect(mine.find((l) => l.tenant === SMALL)?.basis).toBe(`pool ${POOL}: compute by cpuSeconds 75.00%; storage by requestsPerDay 33.33%`);
     expect(mine.find((l) => l.tenant === SMALL)?.categories).toEqual({ compute: 750, storage: 100, database: 0, network: 0, other: 0 });
     expect(mine.find((l) => l.tenant === DEDICATED)).toMatchObject({ revenueCents: 50000, marginCents: 39989, marginPercent: 79.98, rows: 2 });
     expect(mine.find((l) => l.tenant === ACCOUNT_TENANT)?.basis).toBe(`linked account ${ACCOUNT_ID}`);
@@ -153,9 +153,9 @@ describe("landlord costs against the cluster", () => {
       [
         "TENANT,TIER,POOL,COST,REVENUE,MARGIN,MARGIN%,COST_SHARE,REVENUE_SHARE,BASIS",
         `${ACCOUNT_TENANT},account,,10.00,,,,8.12%,,linked account ${ACCOUNT_ID}`,
-        `${BIG},pooled,${POOL},4.50,5.00,0.50,10.00%,3.66%,0.95%,pool ${POOL} compute by cpuSeconds 25.00%; pool ${POOL} storage by requestsPerDay 66.67%`,
+        `${BIG},pooled,${POOL},4.50,5.00,0.50,10.00%,3.66%,0.95%,pool ${POOL}: compute by cpuSeconds 25.00%; storage by requestsPerDay 66.67%`,
         `${DEDICATED},namespace,,100.11,500.00,399.89,79.98%,81.32%,95.24%,tag`,
-        `${SMALL},pooled,${POOL},8.50,20.00,11.50,57.50%,6.90%,3.81%,pool ${POOL} compute by cpuSeconds 75.00%; pool ${POOL} storage by requestsPerDay 33.33%`,
+        `${SMALL},pooled,${POOL},8.50,20.00,11.50,57.50%,6.90%,3.81%,pool ${POOL}: compute by cpuSeconds 75.00%; storage by requestsPerDay 33.33%`,
         `${run}-ghost,,,1.00,,,,,,tag landlord.dev/tenant names no known tenant`,
         "(shared),,,0.70,,,,,,untagged Tax",
         "(shared),,,5.55,,,,,,untagged Usage",

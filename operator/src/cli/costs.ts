@@ -176,7 +176,7 @@ function totalLine(report: CostReport): ReportLine {
 
 const describeInput = (i: InputSummary): string => {
   const files = i.files.length === 1 ? `sha256 ${i.files[0]?.sha256.slice(0, 12)}` : i.files.length > 1 ? `${i.files.length} files` : "";
-  const excluded = i.excludedRows > 0 ? `, ${i.excludedRows} rows outside the period excluded (${formatCents(Number(i.excludedUnits / UNITS_PER_CENT))})` : "";
+  const excluded = i.excludedRows > 0 ? `, ${i.excludedRows} row${i.excludedRows === 1 ? "" : "s"} outside the period excluded (${formatCents(Number(i.excludedUnits / UNITS_PER_CENT))})` : "";
   return `${i.source} (${i.kind}, ${i.rows} row${i.rows === 1 ? "" : "s"}${excluded}${files ? `, ${files}` : ""})`;
 };
 

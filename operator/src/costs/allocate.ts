@@ -352,6 +352,8 @@ export function allocate(input: AllocationInput): Allocation {
     }
     const declared = pools.get(poolName)?.costAllocation ?? {};
     const fallback = declared.default ?? DEFAULT_DRIVER;
+    // One basis entry per member and pool: categories split by the same rule are named together.
+    const rules = members.map(() => new Map<string, Category[]>());
     for (const category of CATEGORIES) {
       const total = cost.units[category];
       if (total === 0n) continue;
@@ -379,12 +381,16 @@ export function allocate(input: AllocationInput): Allocation {
       const shares = splitExact(total, weights);
       const whole = sumOf(weights);
       members.forEach((m, i) => {
-        const b = tenantBucket(m);
-        b.units[category] += shares[i] as bigint;
-        const rule = equal ? `equal share 1/${members.length}` : `by ${used} ${percent(weights[i] as bigint, whole)}`;
-        note(b, `pool ${poolName} ${category} ${rule}${why ? ` (${why}${equal ? "" : `, fell back to ${used}`})` : ""}`);
+        tenantBucket(m).units[category] += shares[i] as bigint;
+        const rule = `${equal ? `equal share 1/${members.length}` : `by ${used} ${percent(weights[i] as bigint, whole)}`}${why ? ` (${why}${equal ? "" : `, fell back to ${used}`})` : ""}`;
+        const map = rules[i] as Map<string, Category[]>;
+        map.set(rule, [...(map.get(rule) ?? []), category]);
       });
     }
+    members.forEach((m, i) => {
+      const text = [...(rules[i] as Map<string, Category[]>)].map(([rule, categories]) => `${categories.join(", ")} ${rule}`).join("; ");
+      if (text) note(tenantBucket(m), `pool ${poolName}: ${text}`);
+    });
   }
 
   // Shared platform cost: its own lines, or spread over the tenants.

@@ -1,4 +1,4 @@
-import { allocate, toCents, type AllocationInput, type AllocationLine, type CostTenant, type SharedRule } from "./allocate.ts";
+import { allocate, roundCents, type AllocationInput, type AllocationLine, type CostTenant, type SharedRule } from "./allocate.ts";
 import type { BillGroup, CostBasis, InputSummary } from "./model.ts";
 
 /**
@@ -88,9 +88,9 @@ function chargeTypes(groups: readonly BillGroup[]): CostReport["chargeTypes"] {
     s.units += g.units;
     sums.set(g.chargeType, s);
   }
-  const list = [...sums].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  const cents = toCents(list.map(([, s]) => s.units));
-  return list.map(([chargeType, s], i) => ({ chargeType, rows: s.rows, cents: Number(cents[i]) }));
+  // Each rounded on its own (half away from zero), so a charge type that is one line (an untagged
+  // Tax) shows the same cents there and here; these are a breakdown, not a second allocation.
+  return [...sums].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([chargeType, s]) => ({ chargeType, rows: s.rows, cents: Number(roundCents(s.units)) }));
 }
 
 export function buildReport(input: ReportInput): CostReport {

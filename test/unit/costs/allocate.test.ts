@@ -82,7 +82,7 @@ describe("allocate", () => {
     expect(line("a")?.categories).toEqual({ compute: 250, storage: 100, database: 0, network: 51, other: 0 });
     expect(line("b")?.categories).toEqual({ compute: 750, storage: 300, database: 0, network: 50, other: 0 });
     expect(line("a")?.cents).toBe(401);
-    expect(line("b")?.basis).toBe("pool standard compute by cpuSeconds 75.00%; pool standard storage by storageGB 75.00%; pool standard network by requestsPerDay 50.00%");
+    expect(line("b")?.basis).toBe("pool standard: compute by cpuSeconds 75.00%; storage by storageGB 75.00%; network by requestsPerDay 50.00%");
     expect(result.totalCents).toBe(1501);
     expect(result.poolRows).toEqual({ standard: 3 });
   });
@@ -91,10 +91,10 @@ describe("allocate", () => {
     const tenants = [pooled("a", { requestsPerDay: 1 }), pooled("b", { cpuSeconds: 5, requestsPerDay: 3 }), pooled("c", { cpuSeconds: 5 })];
     const compute = allocate({ tenants: tenants.slice(0, 2), pools, accounts: {}, groups: [group({ poolTag: "standard", category: "compute", cents: 400 })] });
     expect(compute.lines.map((l) => [l.tenant, l.cents])).toEqual([["a", 100], ["b", 300]]);
-    expect(compute.lines[0]?.basis).toBe("pool standard compute by requestsPerDay 25.00% (no cpuSeconds from a, fell back to requestsPerDay)");
+    expect(compute.lines[0]?.basis).toBe("pool standard: compute by requestsPerDay 25.00% (no cpuSeconds from a, fell back to requestsPerDay)");
     const equal = allocate({ tenants, pools, accounts: {}, groups: [group({ poolTag: "standard", category: "compute", cents: 100 })] });
     expect(equal.lines.map((l) => l.cents)).toEqual([34, 33, 33]);
-    expect(equal.lines[2]?.basis).toBe("pool standard compute equal share 1/3 (no cpuSeconds from a)");
+    expect(equal.lines[2]?.basis).toBe("pool standard: compute equal share 1/3 (no cpuSeconds from a)");
   });
 
   it("charges by linked account, then tag; an unknown tag gets a line under its own value", () => {

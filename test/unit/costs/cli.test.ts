@@ -17,14 +17,14 @@ describe("landlord costs, rendered", () => {
     expect(report.totalCents).toBe(227487);
     expect(renderCosts(report, "table").replace(/sha256 [0-9a-f]{12}/, "sha256 …")).toMatchInlineSnapshot(`
       "TENANT     TIER        POOL       COST      REVENUE   MARGIN     MARGIN%   COST_SHARE   REVENUE_SHARE   BASIS
-      acme       pooled      standard   143.97    <none>    <none>     <none>    6.48%        <none>          tag; pool standard other by requestsPerDay 14.29%
-      dunder     pooled      eu         33.33     <none>    <none>     <none>    1.50%        <none>          pool eu other equal share 1/3 (no requestsPerDay from wayne)
-      globex     pooled      standard   285.72    <none>    <none>     <none>    12.86%       <none>          pool standard other by requestsPerDay 28.57%
+      acme       pooled      standard   143.97    <none>    <none>     <none>    6.48%        <none>          tag; pool standard: other by requestsPerDay 14.29%
+      dunder     pooled      eu         33.33     <none>    <none>     <none>    1.50%        <none>          pool eu: other equal share 1/3 (no requestsPerDay from wayne)
+      globex     pooled      standard   285.72    <none>    <none>     <none>    12.86%       <none>          pool standard: other by requestsPerDay 28.57%
       hooli      account     <none>     920.00    <none>    <none>     <none>    41.41%       <none>          linked account 210987654321; tag
       initech    namespace   <none>     200.76    <none>    <none>     <none>    9.04%        <none>          tag
-      oscorp     pooled      eu         33.33     <none>    <none>     <none>    1.50%        <none>          pool eu other equal share 1/3 (no requestsPerDay from wayne)
-      stark      pooled      standard   571.43    <none>    <none>     <none>    25.72%       <none>          pool standard other by requestsPerDay 57.14%
-      wayne      pooled      eu         33.33     900.00    866.67     96.30%    1.50%        100.00%         pool eu other equal share 1/3 (no requestsPerDay from wayne)
+      oscorp     pooled      eu         33.33     <none>    <none>     <none>    1.50%        <none>          pool eu: other equal share 1/3 (no requestsPerDay from wayne)
+      stark      pooled      standard   571.43    <none>    <none>     <none>    25.72%       <none>          pool standard: other by requestsPerDay 57.14%
+      wayne      pooled      eu         33.33     900.00    866.67     96.30%    1.50%        100.00%         pool eu: other equal share 1/3 (no requestsPerDay from wayne)
       umbrella   <none>      <none>     3.00      <none>    <none>     <none>    <none>       <none>          tag landlord.dev/tenant names no known tenant
       (shared)   <none>      <none>     50.00     <none>    <none>     <none>    <none>       <none>          untagged Usage
       TOTAL      <none>      <none>     2274.87   900.00    -1374.87   <none>    <none>       <none>          sum of all inputs
