@@ -221,14 +221,14 @@ function choice<T extends string>(flag: string, value: string | undefined, allow
 }
 
 /** Reads one --bill: local path or s3:// (downloaded to a temporary directory first). */
-async function readOneBill(spec: string, basis: CostBasis, period: string | undefined): Promise<BillRead> {
-  if (!spec.startsWith("s3://")) return readBill(await resolveLocal(spec), { basis, period });
+async function readOneBill(spec: string, basis: CostBasis, period: string | undefined, onQueryStarted?: () => void): Promise<BillRead> {
+  if (!spec.startsWith("s3://")) return readBill(await resolveLocal(spec), { basis, period, onQueryStarted });
   const dir = mkdtempSync(join(tmpdir(), "landlord-bill-"));
   try {
     const bucket = spec.slice("s3://".length).split("/")[0] as string;
     await downloadS3Prefix(spec, dir);
     const files = await resolveLocal(dir, spec, (f) => `s3://${bucket}/${f.slice(dir.length + 1)}`);
-    return await readBill(files, { basis, period }, spec);
+    return await readBill(files, { basis, period, onQueryStarted }, spec);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -270,10 +270,23 @@ export interface CostsOptions {
   accounts: readonly [tenant: string, account: string][];
 }
 
-/** Reads every input and builds the report (everything but finding the tenants and printing). */
-export async function costReport(options: CostsOptions, placements: readonly CostPlacement[], poolObjects: readonly CostPoolObject[]): Promise<CostReport> {
+/** Reads the bills one after the other; onQueryStarted fires when the first one's query runs (or all are done). */
+export async function readBills(options: CostsOptions, onQueryStarted?: () => void): Promise<BillRead[]> {
   const bills: BillRead[] = [];
-  for (const spec of options.bills) bills.push(await readOneBill(spec, options.basis, options.period));
+  try {
+    for (const spec of options.bills) bills.push(await readOneBill(spec, options.basis, options.period, onQueryStarted));
+  } finally {
+    onQueryStarted?.();
+  }
+  return bills;
+}
+
+/**
+ * Reads every input and builds the report (everything but finding the tenants and printing).
+ * `bills` may be a read already under way (see costsCommand).
+ */
+export async function costReport(options: CostsOptions, placements: readonly CostPlacement[], poolObjects: readonly CostPoolObject[], reading?: Promise<BillRead[]>): Promise<CostReport> {
+  const bills = await (reading ?? readBills(options));
   const periods = [...new Set(bills.map((b) => b.period).filter((p) => p !== ""))];
   if (periods.length > 1) throw new BillError(`the bills cover different billing periods (${periods.join(", ")}); choose one with --period YYYY-MM`);
   const currencies = [...new Set(bills.map((b) => b.currency))];
@@ -357,6 +370,14 @@ export async function costsCommand(args: string[]): Promise<number> {
     throw new UsageError("nothing to allocate: give --bill EXPORT (CUR 2.0 or FOCUS), --opencost URL and/or --pool-cost POOL=AMOUNT");
   }
 
+  // The bill's query runs in DuckDB's own threads: started first, it overlaps reading the tenants
+  // (parsing files on this thread, or listing them from the cluster).
+  let queryStarted = (): void => undefined;
+  const started = new Promise<void>((resolve) => (queryStarted = resolve));
+  const reading = readBills(options, queryStarted);
+  reading.catch(() => undefined); // awaited below; a failure to read the tenants must not leave it unhandled
+  await started;
+
   let placements: CostPlacement[];
   let pools: CostPoolObject[];
   let from: string;
@@ -381,7 +402,7 @@ export async function costsCommand(args: string[]): Promise<number> {
   }
   let report: CostReport;
   try {
-    report = await costReport(options, placements, pools);
+    report = await costReport(options, placements, pools, reading);
   } catch (error) {
     // Bad input is the user's to fix: one line, exit code 2.
     if (error instanceof BillError || error instanceof AllocationError) throw new UsageError(error.message);

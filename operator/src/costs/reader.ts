@@ -122,6 +122,8 @@ export interface BillOptions {
   basis: CostBasis;
   /** "YYYY-MM"; undefined = the only billing period in the export. */
   period?: string | undefined;
+  /** Called once the aggregation runs in DuckDB's threads, so a caller can do other work meanwhile. */
+  onQueryStarted?: () => void;
 }
 
 export interface BillRead {
@@ -195,7 +197,9 @@ export async function readBill(input: LocalFiles, options: BillOptions, source?:
     const digests = Promise.all(input.files.map(async (f, i) => ({ path: input.names[i] as string, sha256: await sha256(f), bytes: statSync(f).size })));
     let rows: Record<string, unknown>[];
     try {
-      rows = (await connection.runAndReadAll(aggregationQuery(query))).getRowObjectsJson();
+      const running = connection.runAndReadAll(aggregationQuery(query));
+      options.onQueryStarted?.();
+      rows = (await running).getRowObjectsJson();
     } catch (error) {
       throw new BillError(`${label}: ${firstLine(error)}`);
     }
