@@ -61,7 +61,7 @@ Options:
 
 Examples:
   npx landlord costs --bill s3://billing/cur2/data/BILLING_PERIOD=2026-11/ --basis amortized
-  npx landlord costs -f examples/costs/tenants.yaml --bill examples/costs/cur2.parquet
+  npx landlord costs --bill examples/costs/cur2-2026-11.csv --period 2026-11 --account hooli=210987654321 -o json
 `;
 
 /**

@@ -195,6 +195,7 @@ export async function readBill(input: LocalFiles, options: BillOptions, source?:
     const query: QueryOptions = { format, basis: options.basis, source: from, columns };
     // Hash the files while DuckDB scans them: the digests go into the report at no extra wall time.
     const digests = Promise.all(input.files.map(async (f, i) => ({ path: input.names[i] as string, sha256: await sha256(f), bytes: statSync(f).size })));
+    digests.catch(() => undefined); // awaited at the end; a query error must not leave it unhandled
     let rows: Record<string, unknown>[];
     try {
       const running = connection.runAndReadAll(aggregationQuery(query));
