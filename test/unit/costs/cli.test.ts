@@ -36,7 +36,7 @@ describe("landlord costs, rendered", () => {
       On tenants: 97.67% of the total. Pareto: the top 1% (1 tenants) carry 41.41% of the tenants' cost, the top 10% (1) 41.41%.
       "
     `);
-  });
+  }, 60_000);
 
   it("takes signals from status, then from spec.reportedSignals", () => {
     const raw: CostPlacement = { apiVersion: "landlord.dev/v1alpha1", kind: "TenantPlacement", metadata: { name: "newer" }, spec: { reportedSignals: { monthlyRevenueUSD: 10, cpuSeconds: 4 } }, status: { tier: "galaxy", signals: { cpuSeconds: 5 } } };

@@ -86,7 +86,7 @@ describe("bad bill input fails in one line naming the file, row or column", () =
     connection.closeSync();
     instance.closeSync();
     expect(await failure(path)).toBe(`${path}: not a CUR 2.0, FOCUS 1.2 or legacy costs export: missing column Tags (closest: FOCUS 1.2)`);
-  });
+  }, 60_000);
 
   it("an OpenCost answer that is not an allocation response", () => {
     expect(() => parseAllocation("http://oc", { code: 200, data: [{ ns: { name: "ns" } }] })).toThrow("http://oc: not an OpenCost allocation response: data.0.ns.totalCost: Invalid input: expected number, received undefined");

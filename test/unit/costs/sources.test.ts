@@ -140,7 +140,7 @@ describe("OpenCost's allocation API", () => {
     const pooledDelta = report.lines.filter((l) => l.pool === "standard").reduce((a, l) => a + l.cents, 0) - without.lines.filter((l) => l.pool === "standard").reduce((a, l) => a + l.cents, 0);
     expect(Math.abs(pooledDelta - 45)).toBeLessThanOrEqual(1);
     expect(report.inputs.at(-1)).toMatchObject({ kind: "opencost", rows: 4 });
-  });
+  }, 60_000);
 
   it("without a bill, OpenCost's figures are the input; an unreachable OpenCost fails in one line", async () => {
     const alone = await costReport(options({ opencost: url }), placements(), pools());
@@ -148,5 +148,5 @@ describe("OpenCost's allocation API", () => {
     expect(alone.totalCents).toBe(92);
     const closed = `http://127.0.0.1:${await freePort()}`;
     await expect(costReport(options({ opencost: closed }), placements(), pools())).rejects.toThrow(`${closed}: cannot reach OpenCost: ECONNREFUSED`);
-  });
+  }, 60_000);
 });
