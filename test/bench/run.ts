@@ -21,10 +21,14 @@
  * plain node. `--tsx` runs `bin/landlord.mjs` instead (the sources through tsx, as in a clone),
  * which takes about 75 MiB more.
  *
+ * Then, without a cluster (costs.ts): `landlord costs` attribution error against a generated bill's
+ * ground truth, and its wall time and peak RSS over 5,000 tenants and 10M CUR 2.0 rows against
+ * DuckDB's bare scan-and-group of the same file (targets: error ≤ 1%, ratio ≤ 1.5, RSS ≤ 500 MiB).
+ *
  * Options: --sizes 1000,5000 (the N list; the last one gets the moves and restart scenarios),
  * --idle 60 (seconds), --moves 100, --concurrency 8 (the operator's, and the floor's), --profile
  * (CPU profiles and a heap snapshot of the operator under bench/results/profiles/, summarized at
- * the end), --no-pure, --no-cluster.
+ * the end), --no-pure, --no-cluster, --no-costs, --cost-tenants 5000, --cost-rows 10000000.
  */
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -34,6 +38,7 @@ import { projectRoot } from "../../operator/src/local/paths.ts";
 import { placeTenants } from "../../operator/src/placement/placer.ts";
 import { controlPlaneCpu, formatCounts, sleep, startCluster, type BenchCluster } from "./cluster.ts";
 import { floorConvergence, operatorConvergence, type ConvergenceRun } from "./convergence.ts";
+import { costScenarios } from "./costs.ts";
 import { benchEngine } from "./engine.ts";
 import { moveTenants, movers, reportRevenue, type MovesResult } from "./moves.ts";
 import { floorMoves } from "./floorMoves.ts";
@@ -53,6 +58,9 @@ const { values: args } = parseArgs({
     tsx: { type: "boolean", default: false },
     "no-pure": { type: "boolean", default: false },
     "no-cluster": { type: "boolean", default: false },
+    "no-costs": { type: "boolean", default: false },
+    "cost-tenants": { type: "string", default: "5000" },
+    "cost-rows": { type: "string", default: "10000000" },
   },
 });
 const sizes = (args.sizes ?? "").split(",").map(Number).filter((n) => Number.isInteger(n) && n > 0).sort((a, b) => a - b);
@@ -251,10 +259,11 @@ async function main(): Promise<void> {
   const started = performance.now();
   const report = new Report(describeMachine());
   if (!args["no-pure"]) pureScenarios(report);
+  if (!args["no-costs"]) await costScenarios(report, { tenants: Number(args["cost-tenants"]), rows: Number(args["cost-rows"]), log });
   if (!args["no-cluster"]) await clusterScenarios(report);
   const elapsed = performance.now() - started;
   process.stdout.write(`\n${report.table(startedAt, elapsed)}\n`);
-  const file = report.write(startedAt, elapsed, { options: { sizes, idleSeconds, moveCount, concurrency, profile: Boolean(profileDir), operator: args.tsx ? "tsx (bin/landlord.mjs)" : "compiled (tsc, plain node)" } });
+  const file = report.write(startedAt, elapsed, { options: { sizes, idleSeconds, moveCount, concurrency, costTenants: Number(args["cost-tenants"]), costRows: Number(args["cost-rows"]), profile: Boolean(profileDir), operator: args.tsx ? "tsx (bin/landlord.mjs)" : "compiled (tsc, plain node)" } });
   process.stdout.write(`\nwrote ${file}\n`);
   if (profileDir) process.stdout.write(`\nCPU profiles (${profileDir}):\n${summarizeProfiles()}\n`);
 }

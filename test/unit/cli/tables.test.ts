@@ -2,12 +2,10 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { AUDIT_COLUMNS, auditRows } from "../../../operator/src/cli/audit.ts";
 import type { DecisionObject, PolicyObject, TenantObject } from "../../../operator/src/cli/clusterClient.ts";
-import { costRows, renderCosts } from "../../../operator/src/cli/costs.ts";
 import { buildExplanation, formatExplanation } from "../../../operator/src/cli/explain.ts";
 import { HISTORY_COLUMNS, sortDecisions } from "../../../operator/src/cli/history.ts";
 import { render } from "../../../operator/src/cli/output.ts";
 import { parseManifests, parseSignalsCsv, PLAN_COLUMNS, planTenants } from "../../../operator/src/cli/plan.ts";
-import { parseAwsCosts } from "../../../operator/src/costs/aws.ts";
 
 /**
  * The table output of every listing command, on fixed input: a change to a column, its order, its
@@ -159,30 +157,6 @@ describe("table output", () => {
       prestige-worldwide   new       pooled        place    spec.tier.floor: new tenant placed in the pool                                 monthlyRevenueUSD=450 hipaa=0 requestsPerDay=5000 requestsPerDayShare=0.2%
       sacred-heart         new       account       place    tiers[account].promoteWhen.any[1]: hipaa 1 >= 1                                monthlyRevenueUSD=9000 hipaa=1 requestsPerDay=45000 requestsPerDayShare=1.4%
       vehement             new       pooled        place    spec.tier.floor: new tenant placed in the pool                                 monthlyRevenueUSD=500 hipaa=0 requestsPerDay=3000 requestsPerDayShare=0.1%
-      "
-    `);
-  });
-
-  it("costs on the fixtures", () => {
-    const manifests = parseManifests("tenants.yaml", readFileSync("test/fixtures/costs/tenants.yaml", "utf8"));
-    const rows = costRows({
-      tenants: manifests.tenants.map((t) => t.object),
-      poolCosts: { standard: 100_000, eu: 10_000 },
-      awsRows: parseAwsCosts(readFileSync("test/fixtures/costs/costs.csv", "utf8")),
-    });
-    expect(renderCosts(rows, "table")).toMatchInlineSnapshot(`
-      "TENANT          TIER        POOL       BASIS                                                       COST_USD
-      acme            pooled      standard   requestsPerDay share 14.29% of pool standard; AWS tag       143.97
-      dunder          pooled      eu         equal share 1/3 of pool eu (no requestsPerDay from wayne)   33.34
-      globex          pooled      standard   requestsPerDay share 28.57% of pool standard                285.71
-      hooli           account     <none>     linked account 210987654321; AWS tag                        920.00
-      initech         namespace   <none>     AWS tag                                                     200.76
-      oscorp          pooled      eu         equal share 1/3 of pool eu (no requestsPerDay from wayne)   33.33
-      stark           pooled      standard   requestsPerDay share 57.14% of pool standard                571.43
-      wayne           pooled      eu         equal share 1/3 of pool eu (no requestsPerDay from wayne)   33.33
-      (unallocated)   <none>      <none>     untagged/shared AWS cost (2 rows)                           50.00
-      (unallocated)   <none>      <none>     tag landlord.dev/tenant=umbrella names no known tenant      3.00
-      TOTAL           <none>      <none>     sum of all inputs                                           2274.87
       "
     `);
   });

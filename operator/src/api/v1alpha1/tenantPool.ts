@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { conditions, DNS_LABEL, labelMap, observedGeneration, podSecurityLevel, quantity, quotaFields } from "./common.ts";
+import { conditions, DNS_LABEL, labelMap, observedGeneration, podSecurityLevel, quantity, quotaFields, signalName } from "./common.ts";
 import { AGE_COLUMN, CATEGORIES, resource, type CrdDescriptor } from "./resource.ts";
 import { listMap, matching, withRules } from "./rules.ts";
 
@@ -45,6 +45,21 @@ export const tenantPoolSpec = z.strictObject({
   podSecurity: podSecurityLevel
     .default("restricted")
     .describe("Pod Security Admission level enforced in the shard namespaces: restricted (default) or baseline."),
+  costAllocation: z
+    .strictObject({
+      compute: signalName.optional().describe("Signal that splits the pool's compute cost (EC2, EKS, Fargate, Lambda), e.g. cpuSeconds."),
+      storage: signalName.optional().describe("Signal that splits the pool's storage cost (S3, EBS, EFS), e.g. storageGB."),
+      database: signalName.optional().describe("Signal that splits the pool's database cost (RDS, DynamoDB, ElastiCache), e.g. dbQueries."),
+      network: signalName.optional().describe("Signal that splits the pool's network cost (data transfer, NAT, load balancers), e.g. egressGB."),
+      other: signalName.optional().describe("Signal that splits the pool's cost of any other service."),
+      default: signalName
+        .optional()
+        .describe("Signal for every category not named here, and the fallback when a member lacks a category's signal; default requestsPerDay."),
+    })
+    .optional()
+    .describe(
+      "How landlord costs splits the pool's cost among its pooled tenants, per cost category: the signal (from each tenant's status.signals) whose share decides each tenant's share. A category whose signal a member lacks falls back to default, then to equal shares, and the report says so.",
+    ),
   nodeSelector: labelMap
     .optional()
     .describe("Node labels the shard namespaces' workloads are scheduled onto, e.g. {node.kubernetes.io/instance-type: m7g.xlarge}."),
