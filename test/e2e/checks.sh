@@ -7,7 +7,9 @@
 # Needs kubectl and helm on PATH, KUBECONFIG pointing at the cluster, and the operator image
 # already on the node as $IMAGE (repository:tag). The migration Job runs $JOB_IMAGE (default:
 # the operator image, which has /bin/sh) with a script that checks the environment Landlord gives
-# it. Lines "measure: NAME=VALUE" are figures the callers report.
+# it. Lines "measure: NAME=VALUE" are figures the callers report. FREEZE_POD, when set, is a
+# command run as `$FREEZE_POD freeze|kill NAMESPACE POD` that freezes every process of a pod (a
+# hung leader) and later SIGKILLs them; the failover step then also measures a Lease expiry.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -16,10 +18,23 @@ JOB_IMAGE="${JOB_IMAGE:-$IMAGE}"
 NAMESPACE="${NAMESPACE:-landlord-system}"
 RELEASE="${RELEASE:-landlord}"
 LEASE="${LEASE:-landlord-leader}"
-ALL_STEPS=(install leader examples promotion guard metrics failover migration migration-failure memory upgrade uninstall)
+ALL_STEPS=(install leader examples promotion guard metrics failover migration migration-failure memory upgrade uninstall operator-leftovers)
 
 log() { printf '\n==> %s\n' "$*"; }
-die() { printf 'checks.sh: %s\n' "$*" >&2; exit 1; }
+die() {
+  printf 'checks.sh: %s\n' "$*" >&2
+  # What the operator was doing: far more useful than "timed out".
+  {
+    printf '\n--- Lease holder: %s; tenants:\n' "$(holder)"
+    kubectl get tp -o wide 2>/dev/null | head -30
+    local pod
+    for pod in $(kubectl -n "$NAMESPACE" get pods -l app.kubernetes.io/name=landlord -o name 2>/dev/null); do
+      printf -- '--- %s (last 40 lines)\n' "$pod"
+      kubectl -n "$NAMESPACE" logs "$pod" --tail=40 2>&1 | cut -c1-400
+    done
+  } >&2 || true
+  exit 1
+}
 now_ms() { date +%s%3N; }
 measure() { printf 'measure: %s=%s\n' "$1" "$2"; }
 
@@ -116,19 +131,33 @@ step_metrics() {
   grep -qE '^landlord_leader 1$' <<<"$body" || die "the leader's metrics do not say it leads"
 }
 
+new_leader_than() { local h; h="$(holder)"; [ -n "$h" ] && [ "$h" != "$1" ] && ready_pods | grep -qx "$h"; }
+
 step_failover() {
-  log "Leader failover with real pods: the leader is killed, the other replica takes over"
-  local old started new
+  log "Leader failover with real pods"
+  local old started
+  if [ -n "${FREEZE_POD:-}" ]; then
+    # The leader hangs (all its processes frozen): no SIGTERM, no hand-over, its renewals stop and
+    # the standby takes the Lease once it expires. Then it is SIGKILLed (the kubelet restarts it).
+    old="$(holder)"
+    [ -n "$old" ] || die "nobody holds the Lease"
+    started=$(now_ms)
+    "$FREEZE_POD" freeze "$NAMESPACE" "$old"
+    wait_for "another replica to take the Lease from the frozen $old" 120 new_leader_than "$old"
+    measure failover_expiry_seconds "$(( ($(now_ms) - started) / 1000 ))"
+    echo "leader: $old (frozen) -> $(holder)"
+    "$FREEZE_POD" kill "$NAMESPACE" "$old"
+    wait_for "the Deployment to be back at two Ready replicas" 180 ready_count_is 2
+  fi
+  # The leader pod is deleted without grace: the kubelet stops its container at once and the
+  # leader, on SIGTERM, hands the Lease over.
   old="$(holder)"
   [ -n "$old" ] || die "nobody holds the Lease"
   started=$(now_ms)
-  # Killed, not stopped: no grace period, so the Lease is not handed over and must expire.
   kubectl -n "$NAMESPACE" delete pod "$old" --grace-period=0 --force --wait=false
-  new_leader() { local h; h="$(holder)"; [ -n "$h" ] && [ "$h" != "$old" ] && ready_pods | grep -qx "$h"; }
-  wait_for "another replica to take the Lease from $old" 120 new_leader
-  new="$(holder)"
-  measure failover_seconds "$(( ($(now_ms) - started) / 1000 ))"
-  echo "leader: $old -> $new"
+  wait_for "another replica to take the Lease from $old" 120 new_leader_than "$old"
+  measure failover_handover_seconds "$(( ($(now_ms) - started) / 1000 ))"
+  echo "leader: $old (deleted) -> $(holder)"
   # The new leader works: a promotion still happens.
   promote_by_revenue wayne
   wait_for "the Deployment to be back at two Ready replicas" 180 ready_count_is 2
@@ -186,7 +215,6 @@ spec: {tenantId: $1, costCenter: cc-e2e, pool: standard, policyRef: e2e-migrate,
 EOF
 }
 
-job_of() { kubectl get tp "$1" -o jsonpath='{.status.migration.job}'; }
 job_has() { [ -n "$(kubectl -n "tenant-$1" get job "$2" -o jsonpath="{.status.conditions[?(@.type==\"$3\")].status}" 2>/dev/null | grep True)" ]; }
 
 step_migration() {
@@ -196,12 +224,12 @@ step_migration() {
   wait_for "e2e-mover to be pooled" 120 tier_is e2e-mover pooled
   local started; started=$(now_ms)
   kubectl patch tp e2e-mover --type=merge --field-manager=billing -p '{"spec":{"reportedSignals":{"monthlyRevenueUSD":60000}}}'
-  wait_for "e2e-mover's migration Job" 120 test -n "$(job_of e2e-mover)"
-  local job; job="$(job_of e2e-mover)"
-  [ -z "$job" ] && job="$(kubectl -n tenant-e2e-mover get jobs -o jsonpath='{.items[0].metadata.name}')"
   wait_for "e2e-mover to be served from its database" 180 tier_is e2e-mover database
   measure migration_move_seconds "$(( ($(now_ms) - started) / 1000 ))"
+  local job steps
   job="$(kubectl -n tenant-e2e-mover get jobs -l landlord.dev/tenant=e2e-mover -o jsonpath='{.items[0].metadata.name}')"
+  steps="$(kubectl get pdec "$(kubectl get tp e2e-mover -o jsonpath='{.status.lastDecision}')" -o jsonpath='{.status.steps[*].name}')"
+  [ "$steps" = "Provisioning Migrating CutOver" ] || die "expected the move's steps Provisioning Migrating CutOver, got: $steps"
   job_has e2e-mover "$job" Complete || die "job $job is not Complete"
   local logs; logs="$(kubectl -n tenant-e2e-mover logs "job/$job")"
   echo "$logs"
@@ -222,13 +250,18 @@ step_migration-failure() {
   kubectl -n tenant-e2e-mover-fail logs "job/$job" | grep -q "relation orders is locked" || die "the failing Job's pod did not run its script"
 }
 
-step_memory() {
-  log "The operator pods' memory, from the kubelet's summary"
+pods_memory() { # one "measure:" line per operator pod, from the kubelet's stats; fails while one has none yet
   local node
   for node in $(kubectl get pods -n "$NAMESPACE" -l app.kubernetes.io/name=landlord -o jsonpath='{.items[*].spec.nodeName}' | tr ' ' '\n' | sort -u); do
     kubectl get --raw "/api/v1/nodes/$node/proxy/stats/summary" |
-      node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{for(const p of JSON.parse(s).pods){if(p.podRef.namespace!==process.argv[1])continue;const mib=Math.round((p.memory?.workingSetBytes??0)/1048576);console.log(`measure: pod_working_set_mib=${mib} (${p.podRef.name})`)}})' "$NAMESPACE"
+      node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{let ok=true;for(const p of JSON.parse(s).pods){if(p.podRef.namespace!==process.argv[1])continue;const mib=Math.round((p.memory?.workingSetBytes??0)/1048576);ok&&=mib>0;console.log(`measure: pod_working_set_mib=${mib} (${p.podRef.name})`)}process.exit(ok?0:1)})' "$NAMESPACE"
   done
+}
+
+step_memory() {
+  log "The operator pods' memory, from the kubelet's summary"
+  wait_for "the kubelet's memory figures of every operator pod" 90 pods_memory
+  pods_memory
   kubectl -n "$NAMESPACE" get deployment "$RELEASE" -o jsonpath='limits: {.spec.template.spec.containers[0].resources}{"\n"}'
 }
 
@@ -253,23 +286,35 @@ step_upgrade() {
 step_uninstall() {
   log "helm uninstall after the tenants are deleted leaves nothing of Landlord's behind"
   kubectl delete tp --all --wait --timeout=180s
-  no_managed_namespaces() { [ -z "$(kubectl get namespaces -l landlord.dev/managed-by=landlord -o name)" ]; }
-  wait_for "every tenant namespace to be gone" 180 no_managed_namespaces
+  # Pools once their tenants are gone: a pool's shard namespaces go with it.
+  kubectl delete tpool --all --wait --timeout=120s
   kubectl delete ppol --all --wait --timeout=60s
-  kubectl delete tpool --all --wait --timeout=60s
+  no_tenant_namespaces() { [ -z "$(kubectl get namespaces -l landlord.dev/managed-by=landlord,landlord.dev/tenant -o name)" ]; }
+  wait_for "every tenant namespace to be gone" 180 no_tenant_namespaces
   helm uninstall "$RELEASE" --namespace "$NAMESPACE" --wait --timeout 3m
+  # The replicas finish their graceful shutdown (the leader hands its Lease back) after helm returns.
+  no_operator_pods() { [ -z "$(kubectl get pods -n "$NAMESPACE" -l app.kubernetes.io/name=landlord -o name)" ]; }
+  wait_for "the operator's pods to be gone" 120 no_operator_pods
   local left kinds="deployments,replicasets,pods,services,serviceaccounts,roles,rolebindings,configmaps,secrets,leases,poddisruptionbudgets"
   left="$(kubectl get "$kinds" -n "$NAMESPACE" -l app.kubernetes.io/instance="$RELEASE" -o name 2>/dev/null)"
   [ -z "$left" ] || die "left in $NAMESPACE after uninstall: $left"
   left="$(kubectl get clusterroles,clusterrolebindings,validatingadmissionpolicies,validatingadmissionpolicybindings -l app.kubernetes.io/instance="$RELEASE" -o name 2>/dev/null)"
   [ -z "$left" ] || die "cluster-wide objects left after uninstall: $left"
-  left="$(kubectl get landlord -A -o name 2>/dev/null)"
+  left="$(kubectl get tenantplacements,tenantpools,placementpolicies -A -o name 2>/dev/null)"
   [ -z "$left" ] || die "Landlord objects left after uninstall: $left"
-  wait_for "the operator's pods to be gone" 120 test -z "$(kubectl get pods -n "$NAMESPACE" -l app.kubernetes.io/name=landlord -o name)"
-  # Helm never deletes CRDs it installed from crds/ (so uninstalling cannot delete every tenant's
-  # record); the operator's Lease outlives it too, as the state of an election nobody runs.
-  kubectl get crds -o name | grep landlord.dev || true
-  kubectl -n "$NAMESPACE" get lease "$LEASE" -o name 2>/dev/null || true
+  # Kept on purpose: the CRDs (Helm never deletes what it installed from crds/, so an uninstall
+  # cannot delete every tenant's record) and with them the audit trail, PlacementDecisions, which
+  # are immutable history that outlives its tenants; `kubectl delete crd` removes both.
+  echo "kept: $(kubectl get crds -o name | grep -c landlord.dev) CRDs, $(kubectl get pdec -o name | wc -l) PlacementDecisions"
+}
+
+step_operator-leftovers() {
+  log "What the operator itself created is gone too: a deleted pool's shard namespaces, its Lease"
+  local left
+  left="$(kubectl get namespaces -l landlord.dev/managed-by=landlord,landlord.dev/pool -o name)"
+  left+=" $(kubectl -n "$NAMESPACE" get lease "$LEASE" -o name 2>/dev/null || true)"
+  left="$(xargs <<<"$left")"
+  [ -z "$left" ] || die "left behind by the operator after its pools were deleted and it was uninstalled: $left"
 }
 
 steps=("$@")

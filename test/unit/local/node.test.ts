@@ -32,9 +32,9 @@ describe("local node configuration", () => {
   it("keeps containerd's root, state, socket, CNI and runc state under the node directory", () => {
     const toml = containerdConfig(paths, { sandboxImage: "landlord.local/pause:abc", cniBinDir: "/usr/lib/cni", runc: "/usr/sbin/runc" });
     const values = [...toml.matchAll(/^\s*(\w+) = "(.*)"$/gm)].map(([, key, value]) => [key, value] as const);
-    const pathsIn = values.filter(([, value]) => value.startsWith("/")).filter(([key]) => !["bin_dir", "BinaryName"].includes(key as string));
+    const pathsIn = values.filter(([, value]) => value?.startsWith("/")).filter(([key]) => !["bin_dir", "BinaryName"].includes(key as string));
     expect(pathsIn.map(([key]) => key).sort()).toEqual(["Root", "address", "address", "conf_dir", "path", "root", "state"].sort());
-    for (const [key, value] of pathsIn) expect(value, key).toMatch(/^\/var\/tmp\/ll state\/node\//);
+    for (const [key, value] of pathsIn) expect(value, key as string).toMatch(/^\/var\/tmp\/ll state\/node\//);
     // Without these, sandboxes fail on this kind of host (see the function's comment).
     expect(toml).toContain("restrict_oom_score_adj = true");
     expect(toml).toContain('sandbox_image = "landlord.local/pause:abc"');
