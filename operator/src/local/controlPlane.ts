@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { ensureBinaries, type Binaries, type Log } from "./build.ts";
 import { ensurePki, type Pki } from "./pki.ts";
 import { freePort } from "./ports.ts";
-import { isAlive, sleep, startDetached, stopProcess, tail } from "./processes.ts";
+import { isAlive, startDetached, stopProcess, waitFor } from "./processes.ts";
 import { startNode, stopNode, type NodeState } from "./node.ts";
 
 /** What `landlord local up` leaves behind in its directory so `env`, `down` and a second `up` find it. */
@@ -390,15 +390,6 @@ function startControllerManager(binaries: Binaries, dir: string, pki: Pki, serve
   );
 }
 
-async function waitFor(name: string, check: () => Promise<boolean>, pid: number, logFile: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (!isAlive(pid)) throw new Error(`${name} exited while starting; last lines of ${logFile}:\n${tail(logFile)}`);
-    if (await check()) return;
-    await sleep(250);
-  }
-  throw new Error(`${name} was not ready after ${Math.round(timeoutMs / 1000)}s; last lines of ${logFile}:\n${tail(logFile)}`);
-}
 
 function etcdHealthy(port: number): Promise<boolean> {
   return new Promise((resolveCheck) => {

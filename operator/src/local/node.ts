@@ -11,7 +11,7 @@ import { createCgroupRoot, existingKubeletChains, ourNetns, preflight, removeCgr
 import { cacheRoot } from "./paths.ts";
 import { ensureNodePki, type Pki } from "./pki.ts";
 import { freePort } from "./ports.ts";
-import { isAlive, sleep, startDetached, stopProcess, tail } from "./processes.ts";
+import { isAlive, sleep, startDetached, stopProcess, waitFor } from "./processes.ts";
 
 const execFileAsync = promisify(execFile);
 const RUN_CONTAINERD = "/run/containerd";
@@ -53,15 +53,6 @@ export async function importImage(socket: string, archive: string): Promise<void
   await ctr(socket, ["images", "import", archive]);
 }
 
-async function waitUntil(name: string, check: () => Promise<boolean>, pid: number, logFile: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (!isAlive(pid)) throw new Error(`${name} exited while starting; last lines of ${logFile}:\n${tail(logFile)}`);
-    if (await check()) return;
-    await sleep(250);
-  }
-  throw new Error(`${name} was not ready after ${Math.round(timeoutMs / 1000)}s; last lines of ${logFile}:\n${tail(logFile)}`);
-}
 
 /** The pause image, built once per pause binary into the cache: a single-file image. */
 async function pauseArchive(pauseBinary: string, env: NodeJS.ProcessEnv): Promise<{ archive: string; ref: string }> {
@@ -114,7 +105,7 @@ export async function startNode(context: NodeStartContext): Promise<NodeState> {
   const containerdLog = join(paths.root, "containerd.log");
   node.pids.containerd = startDetached(facts.programs.containerd as string, ["--config", paths.containerdConfig, "--log-level", "warn"], containerdLog);
   context.save(node);
-  await waitUntil("containerd", async () => ctr(paths.socket, ["version"], 5_000).then(() => true, () => false), node.pids.containerd, containerdLog, timeoutMs);
+  await waitFor("containerd", async () => ctr(paths.socket, ["version"], 5_000).then(() => true, () => false), node.pids.containerd, containerdLog, timeoutMs);
   await importImage(paths.socket, pause.archive);
 
   const schedulerKubeconfig = join(paths.root, "kube-scheduler.kubeconfig");
@@ -156,7 +147,7 @@ export async function startNode(context: NodeStartContext): Promise<NodeState> {
   context.save(node);
   // Ready and without the not-ready taint (removed by the node-lifecycle controller): only then does
   // the scheduler place pods on it.
-  await waitUntil(
+  await waitFor(
     "the kubelet (node landlord-local Ready)",
     async () => {
       try {
