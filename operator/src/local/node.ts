@@ -6,8 +6,8 @@ import type { Log } from "./build.ts";
 import { ensureGoTool } from "./goTools.ts";
 import { sha256File, tarLayer, writeDockerArchive } from "./imageArchive.ts";
 import { KUBE_NODE_TOOL } from "./kubeNodeTool.ts";
-import { containerdConfig, cniConfig, kubeletConfig, NODE_IP, NODE_NAME, nodePaths, type NodePaths } from "./nodeConfig.ts";
-import { createCgroupRoot, existingKubeletChains, ourNetns, preflight, removeCgroups, removeCniCache, setUpNetwork, tearDownNetwork, unmountAll } from "./nodeHost.ts";
+import { BRIDGE, containerdConfig, cniConfig, kubeletConfig, NODE_IP, NODE_NAME, nodePaths, type NodePaths } from "./nodeConfig.ts";
+import { createCgroupRoot, existingKubeletChains, NodeUnsupportedError, ourNetns, preflight, removeCgroups, removeCniCache, setUpNetwork, tearDownNetwork, unmountAll } from "./nodeHost.ts";
 import { cacheRoot } from "./paths.ts";
 import { ensureNodePki, type Pki } from "./pki.ts";
 import { freePort } from "./ports.ts";
@@ -21,6 +21,8 @@ export interface NodeState {
   binDir: string;
   socket: string;
   pids: { containerd: number; kubeScheduler: number; kubelet: number };
+  /** False until this node has checked that no other one owns the bridge, cgroups and netns it cleans up. */
+  hostOwned?: boolean;
   /** The kubelet's iptables chains that existed before it started (teardown leaves those alone). */
   kubeletChainsBefore: string[];
   /** Whether /run/containerd existed before: containerd 1.6 puts its shims' sockets in /run/containerd/s whatever its config says. */
@@ -93,7 +95,15 @@ export async function startNode(context: NodeStartContext): Promise<NodeState> {
   const paths = nodePaths(dir);
   for (const sub of [paths.containerdRoot, paths.containerdState, paths.cniConfDir, paths.cniDataDir, paths.kubeletRoot, paths.podLogs]) mkdirSync(sub, { recursive: true });
 
-  const node: NodeState = { binDir: tool.dir, socket: paths.socket, pids: { containerd: 0, kubeScheduler: 0, kubelet: 0 }, kubeletChainsBefore: existingKubeletChains(), runContainerdExisted: existsSync(RUN_CONTAINERD), sandboxImage: "" };
+  const node: NodeState = { binDir: tool.dir, socket: paths.socket, pids: { containerd: 0, kubeScheduler: 0, kubelet: 0 }, hostOwned: false, kubeletChainsBefore: existingKubeletChains(), runContainerdExisted: existsSync(RUN_CONTAINERD), sandboxImage: "" };
+  context.save(node);
+  // One node per machine: the bridge, pod range, DNAT chain and cgroup parent are fixed names.
+  if (existsSync(`/sys/class/net/${BRIDGE}`)) {
+    throw new NodeUnsupportedError(
+      `another local node runs on this machine (the bridge ${BRIDGE} exists); only one can: stop it with \`landlord local down --dir <its directory>\`, or remove a leftover with \`ip link del ${BRIDGE}\``,
+    );
+  }
+  node.hostOwned = true;
   context.save(node);
   setUpNetwork(context.apiserverPort);
   createCgroupRoot();
@@ -189,6 +199,11 @@ export async function stopNode(dir: string, node: NodeState): Promise<void> {
     await Promise.all(containers.map((id) => ctr(node.socket, ["containers", "delete", id], 30_000).catch(() => "")));
   }
   await stopProcess(node.pids.containerd);
+  // A start refused because another node owns the host's bridge never touched the host: leave it.
+  if (node.hostOwned === false) {
+    unmountAll(paths.root);
+    return;
+  }
   const netnsMounts = ourNetns();
   // Every step runs even when one fails: a half-cleaned host is worse than a reported error.
   const errors: string[] = [];
