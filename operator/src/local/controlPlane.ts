@@ -8,6 +8,7 @@ import { ensurePki, type Pki } from "./pki.ts";
 import { freePort } from "./ports.ts";
 import { isAlive, startDetached, stopProcess, waitFor } from "./processes.ts";
 import { startNode, stopNode, type NodeState } from "./node.ts";
+import { preflight } from "./nodeHost.ts";
 
 /** What `landlord local up` leaves behind in its directory so `env`, `down` and a second `up` find it. */
 export interface LocalState {
@@ -74,6 +75,8 @@ export async function localUp(options: LocalOptions): Promise<LocalState> {
     await localDown({ dir, log: () => undefined });
   }
 
+  // A machine that cannot host a node says so before anything is built or started.
+  if (options.node) preflight();
   const binaries = await ensureBinaries({ env: options.env ?? process.env, log });
   mkdirSync(join(dir, "pki"), { recursive: true });
   const pki = ensurePki(join(dir, "pki"));
@@ -154,6 +157,7 @@ function nodeContext(state: LocalState, pki: Pki, options: LocalOptions, log: Lo
  */
 async function addNode(state: LocalState, options: LocalOptions, log: Log): Promise<LocalState> {
   const saveState = (): void => writeFileSync(stateFile(state.dir), `${JSON.stringify(state, null, 2)}\n`);
+  preflight();
   const binaries = await ensureBinaries({ env: options.env ?? process.env, log });
   const pki = ensurePki(join(state.dir, "pki"));
   try {
