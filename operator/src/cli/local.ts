@@ -7,7 +7,7 @@ import { buildOperatorImage } from "../local/operatorImage.ts";
 import { UsageError } from "./errors.ts";
 import { parseFlags } from "./main.ts";
 
-export const LOCAL_HELP = `Usage: landlord local up|down|env|status|build|image [--dir DIR] [--node]
+export const LOCAL_HELP = `Usage: landlord local up|down|env|status|build|image [--dir DIR] [--node] [--pulumi]
 
 Runs a real kube-apiserver, etcd and kube-controller-manager on loopback ports, built once from
 their Go modules (cached under .cache/; set LANDLORD_BIN_DIR to use prebuilt binaries instead).
@@ -29,6 +29,8 @@ reach the API server as the kubernetes Service (10.0.0.1:443).
 Options:
   --dir DIR   state directory (default: .cache/local, or LANDLORD_LOCAL_DIR)
   --node      with up: also run a node so pods, Deployments and Jobs run
+  --pulumi    with image: include the Pulumi CLI (as the Dockerfile's default PULUMI=pulumi), for
+              --provisioner=pulumi; without it the image runs the plan provisioner only
 
 Example:
   npx landlord local up --node && npx landlord local image
@@ -36,7 +38,7 @@ Example:
 `;
 
 export async function localCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, { dir: { type: "string" }, node: { type: "boolean" } });
+  const { values, positionals } = parseFlags(args, { dir: { type: "string" }, node: { type: "boolean" }, pulumi: { type: "boolean" } });
   const dir = typeof values.dir === "string" ? values.dir : defaultLocalDir();
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
   switch (positionals[0]) {
@@ -53,7 +55,7 @@ export async function localCommand(args: string[]): Promise<number> {
       return 0;
     }
     case "image": {
-      const image = await buildOperatorImage({ log });
+      const image = await buildOperatorImage({ log, pulumi: values.pulumi === true });
       process.stdout.write(`${image.ref} ${image.archive}${image.cached ? " (cached)" : ""}\n`);
       const state = await runningState(dir);
       if (state?.node) {

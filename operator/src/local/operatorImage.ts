@@ -4,7 +4,9 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, r
 import { join, relative } from "node:path";
 import { formatDuration, type Log } from "./build.ts";
 import { tarLayer, writeDockerArchive, type ImageRuntimeConfig } from "./imageArchive.ts";
+import { ensureGoTool } from "./goTools.ts";
 import { cacheRoot, projectRoot } from "./paths.ts";
+import { PULUMI_TOOL } from "./pulumiTool.ts";
 
 /**
  * The operator image without a Docker engine: what the repository's Dockerfile builds, made from
@@ -15,7 +17,8 @@ import { cacheRoot, projectRoot } from "./paths.ts";
  *            certificates) from the mirror apt uses; the Dockerfile's node:20-bookworm-slim
  *   layer 2: /app — the build context the .dockerignore admits, production node_modules
  *            (`npm ci --omit=dev`, type declarations and source maps dropped), and dist/ from
- *            `npm run build`; no Pulumi CLI (the Dockerfile's PULUMI=none: plan provisioner)
+ *            `npm run build`; the Pulumi CLI only when asked (the Dockerfile's PULUMI=pulumi; by
+ *            default PULUMI=none: the plan provisioner only)
  */
 export const IMAGE_REF = "landlord:dev";
 
@@ -115,7 +118,7 @@ function pruneNodeModules(dir: string): void {
 }
 
 /** Layer 2: /app as the Dockerfile's last stage leaves it. */
-async function appLayer(env: NodeJS.ProcessEnv, log: Log, key: string): Promise<string> {
+async function appLayer(env: NodeJS.ProcessEnv, log: Log, key: string, pulumiRoot: string | undefined): Promise<string> {
   const dir = join(cacheRoot(env), "images");
   const out = join(dir, `landlord-app-${key}.tar`);
   if (existsSync(out)) return out;
@@ -136,6 +139,8 @@ async function appLayer(env: NodeJS.ProcessEnv, log: Log, key: string): Promise<
     // from this checkout), run where the dev dependencies (tsc, @types) are installed.
     await runLogged(join(projectRoot, "node_modules", ".bin", "tsc"), ["-p", "tsconfig.build.json", "--outDir", join(app, "dist")], { cwd: projectRoot, label: "npm run build (tsc)" });
     mkdirSync(join(staging, "opt", "pulumi", "bin"), { recursive: true });
+    // The Dockerfile's PULUMI=pulumi: the CLI and its dynamic-provider launcher, built as the tests build them.
+    if (pulumiRoot) cpSync(join(pulumiRoot, "bin"), join(staging, "opt", "pulumi", "bin"), { recursive: true });
     tarLayer(staging, `${out}.partial`);
     renameSync(`${out}.partial`, out);
   } finally {
@@ -153,15 +158,17 @@ export interface BuiltImage {
 }
 
 /** Builds (or finds) the operator image archive; importing it into a containerd is the caller's. */
-export async function buildOperatorImage(options: { env?: NodeJS.ProcessEnv; log?: Log } = {}): Promise<BuiltImage> {
+export async function buildOperatorImage(options: { env?: NodeJS.ProcessEnv; log?: Log; pulumi?: boolean } = {}): Promise<BuiltImage> {
   const env = options.env ?? process.env;
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const started = Date.now();
-  const key = appInputsHash();
+  const pulumi = options.pulumi ? await ensureGoTool(PULUMI_TOOL, { env, log }) : undefined;
+  // With the Pulumi CLI the key also names the CLI's build (its cache directory is keyed by content).
+  const key = pulumi ? createHash("sha256").update(appInputsHash()).update(pulumi.dir).digest("hex").slice(0, 16) : appInputsHash();
   const archive = join(cacheRoot(env), "images", `landlord-${key}.tar`);
   if (existsSync(archive)) return { ref: IMAGE_REF, archive, cached: true, seconds: (Date.now() - started) / 1000 };
   const base = await baseLayer(env, log);
-  const app = await appLayer(env, log, key);
+  const app = await appLayer(env, log, key, pulumi?.dir);
   await writeDockerArchive({ out: archive, ref: IMAGE_REF, layers: [base, app], config: RUNTIME_CONFIG });
   rmSync(app, { force: true });
   // Older archives of this image are superseded; keep the cache from growing with every edit.
