@@ -43,6 +43,20 @@ export default defineConfig({
           sequence: { groupOrder: 2 },
         },
       },
+      {
+        test: {
+          name: "e2e",
+          include: ["test/e2e/**/*.test.ts"],
+          // The chart in real pods on a local node (test/e2e/node.test.ts): a control plane and a node
+          // of its own, the image built once (cached by content), the steps in order.
+          testTimeout: 600_000,
+          hookTimeout: 900_000,
+          fileParallelism: false,
+          // After everything else: it needs the machine's bridge and cgroups to itself, and its first
+          // run builds the image.
+          sequence: { groupOrder: 3 },
+        },
+      },
     ],
   },
 });

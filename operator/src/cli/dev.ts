@@ -9,7 +9,7 @@ import { startOperator } from "../controller/manager.ts";
 import { UsageError } from "./errors.ts";
 import { parseFlags } from "./main.ts";
 
-export const DEV_HELP = `Usage: landlord dev [--dir DIR] [--keep] [--metrics-port PORT] [--log-level LEVEL]
+export const DEV_HELP = `Usage: landlord dev [--dir DIR] [--keep] [--node] [--metrics-port PORT] [--log-level LEVEL]
 
 Starts the embedded local control plane (building it on first use), installs the Landlord CRDs and
 the chart's admission policies and persona ClusterRoles (bound to the demo groups landlord-approvers,
@@ -23,6 +23,8 @@ Ctrl-C stops the operator and the control plane and removes its state (unless --
 Options:
   --dir DIR             state directory of the control plane (default: .cache/local, as landlord local)
   --keep                keep the control plane's state on exit (landlord local up starts it again)
+  --node                also run a node (landlord local up --node: Linux, root, containerd), so the
+                        migration Jobs of a policy's migration.jobTemplate really run in pods
   --metrics-port PORT   operator metrics on http://127.0.0.1:PORT/metrics (default 8080; 0 picks a free one)
   --log-level LEVEL     operator logs on stderr (default warn)
 
@@ -43,12 +45,13 @@ export async function devCommand(args: string[]): Promise<number> {
   const { values } = parseFlags(args, {
     dir: { type: "string" },
     keep: { type: "boolean" },
+    node: { type: "boolean" },
     "metrics-port": { type: "string" },
     "log-level": { type: "string" },
   });
   const dir = typeof values.dir === "string" ? values.dir : defaultLocalDir();
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
-  const state = await localUp({ dir, log });
+  const state = await localUp({ dir, log, node: values.node === true });
   const target = { kubectl: join(state.binDir, "kubectl"), kubeconfig: state.kubeconfig };
   await installCrds(target, crdsDir);
   // The chart's admission policies, with the in-process operator's user (the local admin) exempt.
@@ -67,7 +70,7 @@ export async function devCommand(args: string[]): Promise<number> {
   process.stdout.write(
     [
       "",
-      `Landlord's local control plane runs at ${state.server} with the CRDs and examples installed.`,
+      `Landlord's local control plane runs at ${state.server} with the CRDs and examples installed${state.node ? ", and a node (landlord-local) where pods run" : ""}.`,
       `The operator runs here with the plan provisioner (nothing is created in AWS); metrics on http://127.0.0.1:${operator.metricsPort}/metrics.`,
       "",
       "In another terminal, in this directory:",

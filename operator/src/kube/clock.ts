@@ -14,10 +14,25 @@ export interface Clock {
   clearTimeout(handle: TimerHandle): void;
 }
 
+/**
+ * Node's timers hold at most 2^31-1 ms (about 24.8 days) and fire a longer delay after 1 ms, with a
+ * TimeoutOverflowWarning. A requeue at the end of a 30-day demotion window then became a reconcile
+ * every millisecond, seen in the operator's pods on the local node. Longer delays are waited out in
+ * steps of at most this much, behind one handle.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export const systemClock: Clock = {
   now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms) as unknown as TimerHandle,
-  clearTimeout: (handle) => clearTimeout(handle as unknown as NodeJS.Timeout),
+  setTimeout: (fn, ms) => {
+    const handle: { timer?: NodeJS.Timeout } = {};
+    const arm = (remaining: number): void => {
+      handle.timer = setTimeout(() => (remaining > MAX_TIMER_MS ? arm(remaining - MAX_TIMER_MS) : fn()), Math.min(remaining, MAX_TIMER_MS));
+    };
+    arm(ms);
+    return handle as unknown as TimerHandle;
+  },
+  clearTimeout: (handle) => clearTimeout((handle as unknown as { timer?: NodeJS.Timeout }).timer),
 };
 
 interface FakeTimer {

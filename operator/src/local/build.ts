@@ -86,29 +86,20 @@ export async function ensureBinaries(options: { env?: NodeJS.ProcessEnv; log?: L
       "(once; about 7 minutes on 2 cores with cold Go caches, under a minute with a warm build cache)",
   );
 
-  const { major, minor } = kubeVersionParts(versions.kubernetes);
-  const versionFlags = ["k8s.io/component-base/version", "k8s.io/client-go/pkg/version"].flatMap((pkg) => [
-    `-X ${pkg}.gitVersion=${versions.kubernetes}`,
-    `-X ${pkg}.gitMajor=${major}`,
-    `-X ${pkg}.gitMinor=${minor}`,
-    `-X ${pkg}.gitTreeState=clean`,
-  ]);
   // Both at once: each go build ends in long single-threaded links, which leave a core idle that
-  // the other build's compiles use (about a minute less, cold, on 2 cores). No DWARF: -w drops it
-  // from the binaries anyway, and not generating it makes every package compile faster.
-  const gcflags = ["-gcflags", "all=-dwarf=false"];
+  // the other build's compiles use (about a minute less, cold, on 2 cores).
   await Promise.all([
     goBuild({
       label: "kube-apiserver, kube-controller-manager, kubectl",
       moduleDir: join(toolsDir, "kube"),
-      args: [...gcflags, "-ldflags", `-s -w ${versionFlags.join(" ")}`, "-o", `${staging}/`, "k8s.io/kubernetes/cmd/kube-apiserver", "k8s.io/kubernetes/cmd/kube-controller-manager", "k8s.io/kubernetes/cmd/kubectl"],
+      args: [...KUBE_GCFLAGS, "-ldflags", `-s -w ${kubeVersionFlags(versions.kubernetes).join(" ")}`, "-o", `${staging}/`, "k8s.io/kubernetes/cmd/kube-apiserver", "k8s.io/kubernetes/cmd/kube-controller-manager", "k8s.io/kubernetes/cmd/kubectl"],
       env,
       log,
     }),
     goBuild({
       label: "etcd",
       moduleDir: join(toolsDir, "etcd"),
-      args: [...gcflags, "-ldflags", "-s -w", "-o", join(staging, "etcd"), "go.etcd.io/etcd/server/v3"],
+      args: [...KUBE_GCFLAGS, "-ldflags", "-s -w", "-o", join(staging, "etcd"), "go.etcd.io/etcd/server/v3"],
       env,
       log,
     }),
@@ -119,6 +110,24 @@ export async function ensureBinaries(options: { env?: NodeJS.ProcessEnv; log?: L
   renameSync(staging, dir);
   log(`landlord: built the control plane in ${formatDuration(Date.now() - started)}`);
   return binariesIn(dir, versions);
+}
+
+/**
+ * No DWARF: -w drops it from the binaries anyway, and not generating it makes every package compile
+ * faster. Every build from tools/kube must pass exactly these flags: they are part of the Go build
+ * cache key, so kubelet and kube-scheduler then reuse what kube-apiserver's build compiled.
+ */
+export const KUBE_GCFLAGS = ["-gcflags", "all=-dwarf=false"];
+
+/** The -X flags that make a Kubernetes binary report its release (otherwise /version says v0.0.0). */
+export function kubeVersionFlags(version: string): string[] {
+  const { major, minor } = kubeVersionParts(version);
+  return ["k8s.io/component-base/version", "k8s.io/client-go/pkg/version"].flatMap((pkg) => [
+    `-X ${pkg}.gitVersion=${version}`,
+    `-X ${pkg}.gitMajor=${major}`,
+    `-X ${pkg}.gitMinor=${minor}`,
+    `-X ${pkg}.gitTreeState=clean`,
+  ]);
 }
 
 export async function goBuild(options: { label: string; moduleDir: string; args: string[]; env: NodeJS.ProcessEnv; log: Log }): Promise<void> {

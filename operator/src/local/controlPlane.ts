@@ -6,7 +6,9 @@ import { join } from "node:path";
 import { ensureBinaries, type Binaries, type Log } from "./build.ts";
 import { ensurePki, type Pki } from "./pki.ts";
 import { freePort } from "./ports.ts";
-import { isAlive, sleep, startDetached, stopProcess, tail } from "./processes.ts";
+import { isAlive, startDetached, stopProcess, waitFor } from "./processes.ts";
+import { startNode, stopNode, type NodeState } from "./node.ts";
+import { preflight } from "./nodeHost.ts";
 
 /** What `landlord local up` leaves behind in its directory so `env`, `down` and a second `up` find it. */
 export interface LocalState {
@@ -18,6 +20,8 @@ export interface LocalState {
   pids: { etcd: number; apiserver: number; controllerManager: number };
   kubernetesVersion: string | undefined;
   startedAt: string;
+  /** Set when a node (containerd, kubelet, kube-scheduler) runs too: `local up --node`. */
+  node?: NodeState;
 }
 
 export interface LocalOptions {
@@ -26,6 +30,8 @@ export interface LocalOptions {
   log?: Log;
   /** How long to wait for /readyz; the first start after a build also loads CRD machinery. */
   readyTimeoutMs?: number;
+  /** Also start a node, so pods run (containerd, kubelet, kube-scheduler; Linux and root only). */
+  node?: boolean;
 }
 
 const stateFile = (dir: string): string => join(dir, "state.json");
@@ -41,7 +47,7 @@ export function readState(dir: string): LocalState | undefined {
 }
 
 function allAlive(state: LocalState): boolean {
-  return Object.values(state.pids).every((pid) => isAlive(pid));
+  return [...Object.values(state.pids), ...Object.values(state.node?.pids ?? {})].every((pid) => isAlive(pid));
 }
 
 /** The state of a control plane that is running and ready, or undefined. */
@@ -59,15 +65,18 @@ export async function localUp(options: LocalOptions): Promise<LocalState> {
   const { dir } = options;
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const healthy = await runningState(dir);
-  if (healthy) {
-    log(`landlord: the local control plane is already running (${healthy.server})`);
+  if (healthy && (healthy.node || !options.node)) {
+    log(`landlord: the local control plane is already running (${healthy.server}${healthy.node ? ", with a node" : ""})`);
     return healthy;
   }
+  if (healthy) return addNode(healthy, options, log);
   if (readState(dir)) {
     log("landlord: found a stopped or broken local control plane; replacing it");
     await localDown({ dir, log: () => undefined });
   }
 
+  // A machine that cannot host a node says so before anything is built or started.
+  if (options.node) preflight();
   const binaries = await ensureBinaries({ env: options.env ?? process.env, log });
   mkdirSync(join(dir, "pki"), { recursive: true });
   const pki = ensurePki(join(dir, "pki"));
@@ -75,12 +84,6 @@ export async function localUp(options: LocalOptions): Promise<LocalState> {
   const server = `https://127.0.0.1:${ports.apiserver}`;
   const kubeconfig = join(dir, "kubeconfig");
   writeFileSync(kubeconfig, kubeconfigYaml({ server, pki, user: "landlord-admin", cert: pki.adminCert, key: pki.adminKey }), { mode: 0o600 });
-  const controllerManagerKubeconfig = join(dir, "controller-manager.kubeconfig");
-  writeFileSync(
-    controllerManagerKubeconfig,
-    kubeconfigYaml({ server, pki, user: "kube-controller-manager", cert: pki.controllerManagerCert, key: pki.controllerManagerKey }),
-    { mode: 0o600 },
-  );
 
   const state: LocalState = {
     dir,
@@ -104,7 +107,7 @@ export async function localUp(options: LocalOptions): Promise<LocalState> {
     saveState();
     await waitFor("kube-apiserver", () => apiserverReady(state, 2_000), state.pids.apiserver, join(dir, "kube-apiserver.log"), timeout);
 
-    state.pids.controllerManager = startControllerManager(binaries, dir, pki, controllerManagerKubeconfig);
+    state.pids.controllerManager = startControllerManager(binaries, dir, pki, server, options.node === true);
     saveState();
     // The default ServiceAccount appears once the controller manager's serviceaccount controller runs:
     // proof that namespaces, tokens and garbage collection will behave as in a real cluster.
@@ -115,6 +118,10 @@ export async function localUp(options: LocalOptions): Promise<LocalState> {
       join(dir, "kube-controller-manager.log"),
       timeout,
     );
+    if (options.node) {
+      state.node = await startNode(nodeContext(state, pki, options, log, (node) => ((state.node = node), saveState())));
+      saveState();
+    }
   } catch (error) {
     await localDown({ dir, log: () => undefined, keepLogs: true });
     throw error;
@@ -123,9 +130,58 @@ export async function localUp(options: LocalOptions): Promise<LocalState> {
   return state;
 }
 
+function writeControllerManagerKubeconfig(dir: string, server: string, pki: Pki): string {
+  const file = join(dir, "controller-manager.kubeconfig");
+  writeFileSync(file, kubeconfigYaml({ server, pki, user: "kube-controller-manager", cert: pki.controllerManagerCert, key: pki.controllerManagerKey }), { mode: 0o600 });
+  return file;
+}
+
+function nodeContext(state: LocalState, pki: Pki, options: LocalOptions, log: Log, save: (node: NodeState) => void): Parameters<typeof startNode>[0] {
+  const kubectlPath = join(state.binDir, "kubectl");
+  return {
+    dir: state.dir,
+    pki,
+    apiserverPort: state.ports.apiserver,
+    writeKubeconfig: (file, user, cert, key) => writeFileSync(file, kubeconfigYaml({ server: state.server, pki, user, cert, key }), { mode: 0o600 }),
+    kubectl: async (args) => execFileSync(kubectlPath, ["--kubeconfig", state.kubeconfig, ...args], { encoding: "utf8", timeout: 10_000, stdio: ["ignore", "pipe", "ignore"] }),
+    env: options.env ?? process.env,
+    log,
+    timeoutMs: options.readyTimeoutMs ?? 120_000,
+    save,
+  };
+}
+
+/**
+ * Gives a running control plane a node: the controller manager restarts with the controllers that
+ * pods need (its other work is level-triggered and resumes), then containerd, scheduler, kubelet.
+ */
+async function addNode(state: LocalState, options: LocalOptions, log: Log): Promise<LocalState> {
+  const saveState = (): void => writeFileSync(stateFile(state.dir), `${JSON.stringify(state, null, 2)}\n`);
+  preflight();
+  const binaries = await ensureBinaries({ env: options.env ?? process.env, log });
+  const pki = ensurePki(join(state.dir, "pki"));
+  try {
+    await stopProcess(state.pids.controllerManager);
+    state.pids.controllerManager = startControllerManager(binaries, state.dir, pki, state.server, true);
+    saveState();
+    state.node = await startNode(nodeContext(state, pki, options, log, (node) => ((state.node = node), saveState())));
+    saveState();
+  } catch (error) {
+    if (state.node) await stopNode(state.dir, state.node);
+    delete state.node;
+    saveState();
+    throw error;
+  }
+  return state;
+}
+
 /** Stops whatever `localUp` started from `dir` and removes its state (logs too unless asked). */
 export async function localDown(options: { dir: string; log?: Log; keepLogs?: boolean }): Promise<boolean> {
   const state = readState(options.dir);
+  // The node first: its pods, mounts and network go while containerd can still list them. The
+  // control plane is stopped even when the node's cleanup fails; the error is reported after.
+  let nodeError: unknown;
+  if (state?.node) await stopNode(options.dir, state.node).catch((error: unknown) => (nodeError = error));
   if (state) {
     // Reverse start order: the controller manager and API server first, so neither logs etcd errors.
     await stopProcess(state.pids.controllerManager);
@@ -133,12 +189,13 @@ export async function localDown(options: { dir: string; log?: Log; keepLogs?: bo
     await stopProcess(state.pids.etcd);
   }
   if (options.keepLogs) {
-    for (const entry of ["etcd-data", "pki", "state.json", "kubeconfig", "controller-manager.kubeconfig"]) {
+    for (const entry of ["etcd-data", "pki", "state.json", "kubeconfig", "controller-manager.kubeconfig", "node/containerd/root", "node/containerd/state", "node/kubelet"]) {
       rmSync(join(options.dir, entry), { recursive: true, force: true });
     }
   } else {
     rmSync(options.dir, { recursive: true, force: true });
   }
+  if (nodeError) throw nodeError;
   options.log?.(state ? "landlord: stopped the local control plane and removed its state" : "landlord: no local control plane was running");
   return state !== undefined;
 }
@@ -259,7 +316,14 @@ function startApiserver(binaries: Binaries, dir: string, pki: Pki, ports: LocalS
       `--tls-cert-file=${pki.servingCert}`,
       `--tls-private-key-file=${pki.servingKey}`,
       `--client-ca-file=${pki.caCert}`,
-      "--authorization-mode=RBAC",
+      // Node: the kubelet of `local up --node` (user system:node:landlord-local) gets exactly the
+      // rights over its own pods and node; harmless without one.
+      "--authorization-mode=Node,RBAC",
+      // The API server's identity towards a kubelet (logs, exec, port-forward).
+      `--kubelet-client-certificate=${pki.adminCert}`,
+      `--kubelet-client-key=${pki.adminKey}`,
+      // The node's name (landlord-local) resolves nowhere; its InternalIP is the bridge address.
+      "--kubelet-preferred-address-types=InternalIP,Hostname",
       "--service-cluster-ip-range=10.0.0.0/24",
       "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
       `--service-account-key-file=${pki.serviceAccountPub}`,
@@ -293,14 +357,29 @@ export const CONTROLLERS = [
   "clusterrole-aggregation-controller",
 ] as const;
 
-function startControllerManager(binaries: Binaries, dir: string, pki: Pki, kubeconfig: string): number {
+/**
+ * With a node, what makes Deployments, Jobs and the node itself work: pods are created, finished
+ * ones collected, and the node loses its not-ready taint once the kubelet reports Ready.
+ */
+export const NODE_CONTROLLERS = [
+  "deployment-controller",
+  "replicaset-controller",
+  "job-controller",
+  "ttl-after-finished-controller",
+  "pod-garbage-collector-controller",
+  "node-lifecycle-controller",
+  "disruption-controller",
+] as const;
+
+function startControllerManager(binaries: Binaries, dir: string, pki: Pki, server: string, withNode: boolean): number {
+  const kubeconfig = writeControllerManagerKubeconfig(dir, server, pki);
   return startDetached(
     binaries.path["kube-controller-manager"],
     [
       `--kubeconfig=${kubeconfig}`,
       `--authentication-kubeconfig=${kubeconfig}`,
       `--authorization-kubeconfig=${kubeconfig}`,
-      `--controllers=${CONTROLLERS.join(",")}`,
+      `--controllers=${[...CONTROLLERS, ...(withNode ? NODE_CONTROLLERS : [])].join(",")}`,
       `--service-account-private-key-file=${pki.serviceAccountKey}`,
       `--root-ca-file=${pki.caCert}`,
       "--use-service-account-credentials=false",
@@ -315,15 +394,6 @@ function startControllerManager(binaries: Binaries, dir: string, pki: Pki, kubec
   );
 }
 
-async function waitFor(name: string, check: () => Promise<boolean>, pid: number, logFile: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (!isAlive(pid)) throw new Error(`${name} exited while starting; last lines of ${logFile}:\n${tail(logFile)}`);
-    if (await check()) return;
-    await sleep(250);
-  }
-  throw new Error(`${name} was not ready after ${Math.round(timeoutMs / 1000)}s; last lines of ${logFile}:\n${tail(logFile)}`);
-}
 
 function etcdHealthy(port: number): Promise<boolean> {
   return new Promise((resolveCheck) => {

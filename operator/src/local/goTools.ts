@@ -6,6 +6,7 @@ import { cacheRoot, toolsDir } from "./paths.ts";
 import { requiredVersion } from "./versions.ts";
 import { PULUMI_TOOL } from "./pulumiTool.ts";
 import { HELM_TOOL } from "./helmTool.ts";
+import { KUBE_NODE_TOOL } from "./kubeNodeTool.ts";
 import { PROMETHEUS_TOOL } from "./prometheusTool.ts";
 
 /**
@@ -27,6 +28,8 @@ export interface GoTool {
   binDirEnv: string;
   /** `go build` argument lists, run in the wrapper module; each gets the output dir and the pinned version. */
   builds: ReadonlyArray<{ label: string; args: (outDir: string, version: string) => string[]; env?: Record<string, string> }>;
+  /** More files under tools/<module>/ whose content is compiled (sources of our own), hashed into the key. */
+  keyFiles?: readonly string[];
   /** Roughly how long a cold build takes, for the one line printed before it starts. */
   coldBuildHint: string;
 }
@@ -45,7 +48,7 @@ export function goToolKey(tool: GoTool, dir: string = toolsDir): { key: string; 
   const goMod = readFileSync(join(dir, tool.module, "go.mod"), "utf8");
   const version = requiredVersion(goMod, tool.versionModule);
   const hash = createHash("sha256");
-  for (const file of ["go.mod", "go.sum"]) {
+  for (const file of ["go.mod", "go.sum", ...(tool.keyFiles ?? [])]) {
     const full = join(dir, tool.module, file);
     hash.update(file).update(existsSync(full) ? readFileSync(full) : "");
   }
@@ -87,4 +90,4 @@ export async function ensureGoTool(tool: GoTool, options: { env?: NodeJS.Process
 }
 
 /** Every Go tool besides the control plane; `landlord local build` builds them all. */
-export const GO_TOOLS: readonly GoTool[] = [PULUMI_TOOL, HELM_TOOL, PROMETHEUS_TOOL];
+export const GO_TOOLS: readonly GoTool[] = [PULUMI_TOOL, HELM_TOOL, PROMETHEUS_TOOL, KUBE_NODE_TOOL];

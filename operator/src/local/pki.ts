@@ -77,3 +77,15 @@ export function ensurePki(dir: string): Pki {
   writeFileSync(pki.serviceAccountPub, publicKey.export({ type: "spki", format: "pem" }));
   return pki;
 }
+
+/**
+ * The kubelet's client certificate (group system:nodes, user system:node:<name>: what the API
+ * server's Node authorizer expects), signed by the existing local CA. Separate from ensurePki so a
+ * control plane started without a node gains one without its CA being replaced under it.
+ */
+export function ensureNodePki(dir: string, nodeName: string): { cert: string; key: string } {
+  const files = { cert: join(dir, "kubelet.crt"), key: join(dir, "kubelet.key") };
+  if (existsSync(files.cert) && existsSync(files.key)) return files;
+  signedCert(dir, "kubelet", `/O=system:nodes/CN=system:node:${nodeName}`, "extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n");
+  return files;
+}

@@ -43,3 +43,14 @@ export function tail(file: string, lines = 20): string {
   if (!existsSync(file)) return "(no log)";
   return readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
 }
+
+/** Polls `check` until it passes; fails at once, with the tail of its log, when the process exits first. */
+export async function waitFor(name: string, check: () => Promise<boolean>, pid: number, logFile: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!isAlive(pid)) throw new Error(`${name} exited while starting; last lines of ${logFile}:\n${tail(logFile)}`);
+    if (await check()) return;
+    await sleep(250);
+  }
+  throw new Error(`${name} was not ready after ${Math.round(timeoutMs / 1000)}s; last lines of ${logFile}:\n${tail(logFile)}`);
+}

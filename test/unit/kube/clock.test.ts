@@ -1,5 +1,5 @@
-import { describe, expect, it } from "vitest";
-import { FakeClock } from "../../../operator/src/kube/clock.ts";
+import { describe, expect, it, vi } from "vitest";
+import { FakeClock, systemClock } from "../../../operator/src/kube/clock.ts";
 
 describe("FakeClock", () => {
   it("runs due timers in due order, ties in scheduling order, with now() at their due time", () => {
@@ -48,5 +48,29 @@ describe("FakeClock", () => {
     clock.setTimeout(() => void loop(), 50);
     await clock.advanceAsync(200);
     expect(seen).toEqual([50, 100, 150]);
+  });
+});
+
+describe("systemClock with delays beyond Node's timer limit", () => {
+  it("waits the whole delay instead of firing at once (Node fires a delay above 2^31-1 ms after 1 ms)", () => {
+    vi.useFakeTimers();
+    try {
+      let fired = 0;
+      const thirtyDays = 30 * 24 * 3600 * 1000;
+      systemClock.setTimeout(() => (fired += 1), thirtyDays);
+      vi.advanceTimersByTime(60_000);
+      expect(fired).toBe(0);
+      vi.advanceTimersByTime(thirtyDays - 60_001);
+      expect(fired).toBe(0);
+      vi.advanceTimersByTime(1);
+      expect(fired).toBe(1);
+      const cleared = systemClock.setTimeout(() => (fired += 1), thirtyDays);
+      vi.advanceTimersByTime(2 ** 31);
+      systemClock.clearTimeout(cleared);
+      vi.advanceTimersByTime(thirtyDays);
+      expect(fired).toBe(1);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
