@@ -19,7 +19,8 @@ export const CNI_BIN_DIRS = ["/usr/lib/cni", "/opt/cni/bin"];
 const APT_HINT = "apt-get install containerd runc containernetworking-plugins iptables";
 const INSTEAD = "Without a local node, point KUBECONFIG at a real cluster, or run test/e2e/kind.sh where Docker and kind are available";
 
-function which(program: string): string | undefined {
+/** Where a system program is: PATH's usual system directories, sbin included (root's tools live there). */
+export function which(program: string): string | undefined {
   for (const dir of ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"]) {
     const full = join(dir, program);
     if (existsSync(full)) return full;

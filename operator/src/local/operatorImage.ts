@@ -5,6 +5,7 @@ import { join, relative } from "node:path";
 import { formatDuration, type Log } from "./build.ts";
 import { tarLayer, writeDockerArchive, type ImageRuntimeConfig } from "./imageArchive.ts";
 import { ensureGoTool } from "./goTools.ts";
+import { which } from "./nodeHost.ts";
 import { cacheRoot, projectRoot } from "./paths.ts";
 import { PULUMI_TOOL } from "./pulumiTool.ts";
 
@@ -94,7 +95,7 @@ async function baseLayer(env: NodeJS.ProcessEnv, log: Log): Promise<string> {
   const key = createHash("sha256").update(JSON.stringify([DEBIAN_SUITE, mirror, BASE_PACKAGES, DPKG_EXCLUDES])).digest("hex").slice(0, 12);
   const out = join(cacheRoot(env), "images", `debian-${DEBIAN_SUITE}-node-${key}.tar`);
   if (existsSync(out)) return out;
-  if (!existsSync("/usr/bin/mmdebstrap")) throw new Error("landlord local image needs mmdebstrap to make the Debian base (apt-get install mmdebstrap), or build the Dockerfile with docker build");
+  if (!which("mmdebstrap")) throw new Error("landlord local image needs mmdebstrap to make the Debian base (apt-get install mmdebstrap), or build the Dockerfile with docker build");
   mkdirSync(join(cacheRoot(env), "images"), { recursive: true });
   const started = Date.now();
   log(`landlord: making the image's Debian ${DEBIAN_SUITE} base with mmdebstrap from ${mirror} (once)`);
