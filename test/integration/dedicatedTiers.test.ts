@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventually, k, kJson } from "./cluster.ts";
+import { eventually, k, kAsOperator, kFails, kJson } from "./cluster.ts";
 import { startOperatorProcess, type OperatorProcess } from "./operatorProcess.ts";
 
 /**
@@ -268,7 +268,11 @@ describe("the database and account tiers (plan provisioner)", () => {
     await operator.stop();
     await k(["delete", "job", jobName, "-n", namespace, "--as", admin, "--wait=true"]);
     const forged = { apiVersion: "batch/v1", kind: "Job", metadata: { name: jobName, namespace, labels: real.metadata.labels }, spec: { template: { spec: { restartPolicy: "Never", containers: [{ name: "m", image: "busybox" }] } } } };
-    await k(["create", "-f", "-", "--as", admin], JSON.stringify(forged));
+    // Admission refuses the tenant admin the operator's labels (the reserved-labels policy)…
+    expect(await kFails(["create", "-f", "-", "--as", admin], JSON.stringify(forged))).toMatch(/labels under landlord\.dev\/ are reserved to the Landlord operator/);
+    // …so the look-alike that gets in all the same (a cluster without the admission policies; here
+    // written with the operator's token, which that policy exempts) must be caught by the operator itself.
+    await kAsOperator(["create", "-f", "-"], JSON.stringify(forged));
     await finishJob(namespace, jobName, "Complete");
     operator = await startOperatorProcess(["--provisioner", "plan"]);
     await operator.waitReady();
@@ -277,7 +281,7 @@ describe("the database and account tiers (plan provisioner)", () => {
     const failed = await waitFor(name, (t) => t.status?.migration?.state === "Failed", "the look-alike refused");
     expect(failed.status?.tier).toBe("pooled");
     expect(condition(failed, "Degraded")?.message).toMatch(/was replaced by an object Landlord did not create/);
-    await k(["patch", "tp", name, "--type=merge", "-p", JSON.stringify({ spec: { tier: { mode: "Pinned", pinned: "pooled" } } })]);
+    await k(["patch", "tp", name, "--type=merge", "-p", JSON.stringify({ metadata: { annotations: { "landlord.dev/tier-reason": "stay in the pool after the refused look-alike" } }, spec: { tier: { mode: "Pinned", pinned: "pooled" } } })]);
     await waitFor(name, (t) => t.status?.phase === "Active" && !t.status.stacks, "back in the pool");
   });
 

@@ -172,7 +172,7 @@ describe("the personas", () => {
 
     it("the operator's ServiceAccount may, and nobody may strip its labels afterwards", async () => {
       const own = `${run}-own`;
-      await kAsOperator(["apply", "--server-side", "--field-manager=landlord", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "Namespace", metadata: { name: own, labels: { "landlord.dev/managed-by": "landlord" } } }));
+      await kAsOperator(["apply", "--server-side", "--field-manager=landlord", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "Namespace", metadata: { name: own, labels: { "landlord.dev/managed-by": "landlord", "pod-security.kubernetes.io/enforce": "restricted" } } }));
       try {
         expect(await kFails(["label", "namespace", own, "landlord.dev/managed-by-"])).toContain("may not add, change or remove landlord.dev/managed-by");
         expect(await kFails(["label", "namespace", own, "--overwrite", "landlord.dev/managed-by=someone"])).toContain("landlord.dev/managed-by");

@@ -6,8 +6,8 @@ import { parse as parseYaml } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { KubeObject } from "../../operator/src/kube/client.ts";
 import { KubectlError } from "../../operator/src/local/kubectl.ts";
-import { cluster, k } from "../integration/cluster.ts";
-import { connect, until, type TenantJson } from "./support/api.ts";
+import { cluster, k, kAsOperator } from "../integration/cluster.ts";
+import { connect, tierReason, until, type TenantJson } from "./support/api.ts";
 import { launchOperator, type OperatorProcess } from "./support/operatorProcess.ts";
 
 /**
@@ -82,7 +82,7 @@ describe("tenant isolation", () => {
     const tenant = (name: string, tier: string, admins: unknown[], extra: Record<string, unknown> = {}) => ({
       apiVersion: "landlord.dev/v1alpha1",
       kind: "TenantPlacement",
-      metadata: { name },
+      metadata: { name, annotations: tierReason(`isolation: ${name} pinned to ${tier}`) },
       spec: { tenantId: name, costCenter: "cc-iso", pool, policyRef: policy, admins, tier: { mode: "Pinned", pinned: tier }, ...extra },
     });
     await api.apply(tenant(alice.tenant, "namespace", [{ kind: "User", name: alice.user }]));
@@ -213,14 +213,20 @@ describe("tenant isolation", () => {
     }
     const privileged = { apiVersion: "v1", kind: "Pod", metadata: { name: "escape", namespace: `tenant-${alice.tenant}` }, spec: { hostPID: true, containers: [{ name: "c", image: "busybox", securityContext: { privileged: true } }] } };
     await expect(k(["apply", "-f", "-", "--as", alice.user], JSON.stringify(privileged))).rejects.toThrow(/violates PodSecurity "restricted:latest"/);
-    // A forged registry in alice's own namespace claims carol's seat: carol stays where the pool put her.
+    // A forged registry in alice's own namespace claims carol's seat. Admission stops alice at the
+    // door (landlord.dev/ labels are the operator's alone)…
     const forged = {
       apiVersion: "v1",
       kind: "ConfigMap",
       metadata: { name: "landlord-tenants", namespace: `tenant-${alice.tenant}`, labels: { "landlord.dev/pool": pool, "landlord.dev/managed-by": "landlord", "landlord.dev/shard": "1" } },
       data: { [`${run}-carol`]: JSON.stringify({ tenantId: `${run}-carol`, costCenter: "cc-iso", quota: {}, tier: "pooled" }) },
     };
-    await k(["apply", "-f", "-", "--as", alice.user], JSON.stringify(forged));
+    await expect(k(["apply", "-f", "-", "--as", alice.user], JSON.stringify(forged))).rejects.toThrow(/labels under landlord\.dev\/ are reserved to the Landlord operator/);
+    expect(await api.resources.get("ConfigMap", "landlord-tenants", `tenant-${alice.tenant}`)).toBeUndefined();
+    // …and one that got in all the same (a cluster without the admission policies; here written
+    // with the operator's own token, which the policy exempts) still moves nobody: the operator
+    // reads a pool's registry only in that pool's own shards. carol stays where the pool put her.
+    await kAsOperator(["create", "-f", "-"], JSON.stringify(forged));
     await new Promise((r) => setTimeout(r, 3_000));
     const carol = await api.resources.get<TenantJson>("TenantPlacement", `${run}-carol`);
     expect(carol?.status?.namespace).toBe(shard);
@@ -234,7 +240,7 @@ describe("tenant isolation", () => {
     // Bob's database connection, before he goes back to the shared database and it is removed.
     const connection = await api.resources.get("ConfigMap", "landlord-connection", `tenant-${bob.tenant}`);
     expect(connection?.data).toMatchObject({ tier: "database", port: "5432" });
-    await k(["patch", "tp", bob.tenant, "--type=merge", "-p", JSON.stringify({ spec: { tier: { mode: "Pinned", pinned: "namespace" } } })]);
+    await k(["patch", "tp", bob.tenant, "--type=merge", "-p", JSON.stringify({ metadata: { annotations: tierReason("isolation: bob back to the shared database") }, spec: { tier: { mode: "Pinned", pinned: "namespace" } } })]);
     await until(async () => ((await api.resources.get<TenantJson>("TenantPlacement", bob.tenant))?.status?.tier === "namespace" ? true : undefined), { timeoutMs: 60_000, what: "bob back on the shared database" });
 
     // Every secret value in the cluster, and the operator's own token.

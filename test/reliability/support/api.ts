@@ -39,6 +39,14 @@ export function connect(kubeconfig: string): Api {
   };
 }
 
+/**
+ * The annotations a platform admin gives with a change of spec.tier: the chart's admission policy
+ * (charts/landlord/templates/admission-policies.yaml) refuses one without a reason, or with the
+ * reason of the previous change, so each call gives a reason of its own.
+ */
+let tierChanges = 0;
+export const tierReason = (why: string): Record<string, string> => ({ "landlord.dev/tier-reason": `${why} (reliability change ${++tierChanges})` });
+
 /** A status condition as Landlord writes it. */
 export interface ConditionJson {
   type: string;

@@ -17,6 +17,8 @@ export interface Document {
 }
 
 const API_VERSION = "landlord.dev/v1alpha1";
+/** The annotation the chart's admission policy requires with every change of spec.tier. */
+export const TIER_REASON = "landlord.dev/tier-reason";
 
 /** Mostly `valid`, one time in `1 + weight` something from `invalid` (weighted so that about a third of the documents are valid). */
 function mostly<T>(valid: fc.Arbitrary<T>, invalid: fc.Arbitrary<unknown>, weight = 20): fc.Arbitrary<unknown> {
@@ -94,6 +96,9 @@ export const tenantDocument: fc.Arbitrary<Document> = fc
       ),
     ),
     deletionPolicy: maybe(mostly(fc.constantFrom("Retain", "Snapshot", "Delete"), fc.constantFrom("Destroy", "retain"))),
+    // A platform admin who sets spec.tier gives the reason the admission policy asks for; now and
+    // then one forgets it (admission, not the schema, refuses that).
+    tierReason: fc.oneof({ arbitrary: fc.constant(true), weight: 12 }, { arbitrary: fc.constant(false), weight: 1 }),
     extra: extraField,
   })
   .map((g) => ({
@@ -102,7 +107,7 @@ export const tenantDocument: fc.Arbitrary<Document> = fc
     build: (name: string) => ({
       apiVersion: API_VERSION,
       kind: "TenantPlacement",
-      metadata: { name },
+      metadata: compact({ name, annotations: g.tier !== undefined && g.tierReason ? { [TIER_REASON]: `fuzz: ${name}` } : undefined }),
       spec: compact({
         tenantId: g.tenantIdMatches ? name : `${name}-other`,
         displayName: g.displayName,

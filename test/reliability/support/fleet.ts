@@ -1,4 +1,5 @@
-import { sleep, takeSnapshot, type Api, type Snapshot, type TenantJson } from "./api.ts";
+import { ApiError } from "../../../operator/src/kube/client.ts";
+import { sleep, takeSnapshot, tierReason, type Api, type Snapshot, type TenantJson } from "./api.ts";
 import { checkAlways, checkConverged, type Scope, type Violation } from "./invariants.ts";
 
 /**
@@ -75,7 +76,7 @@ export class Fleet {
       return {
         apiVersion: "landlord.dev/v1alpha1",
         kind: "TenantPlacement",
-        metadata: { name },
+        metadata: { name, annotations: tierReason(`reliability run ${this.run}: starts ${tier}`) },
         spec: { tenantId: name, costCenter: "cc-reliability", pool: this.pool, policyRef: this.policy, tags: { suite: "reliability" }, tier: { mode: "Pinned", pinned: tier } },
       };
     });
@@ -88,10 +89,13 @@ export class Fleet {
     if (!history) throw new Error(`${name} is not a tenant of run ${this.run}`);
     history.push(tier);
     try {
-      await this.api.merge("TenantPlacement", name, { spec: { tier: { mode: "Pinned", pinned: tier } } });
+      await this.api.merge("TenantPlacement", name, { metadata: { annotations: tierReason(`reliability run ${this.run}: re-pin to ${tier}`) }, spec: { tier: { mode: "Pinned", pinned: tier } } });
       return true;
-    } catch {
+    } catch (error) {
       history.pop();
+      // A refusal (admission, validation, RBAC) is the test's own mistake and would only show up
+      // later as moves that never happened: fail here. A server away (restart, kill) is the fault under test.
+      if (error instanceof ApiError && error.status >= 400 && error.status < 500 && ![404, 409, 429].includes(error.status)) throw error;
       return false;
     }
   }
