@@ -1,7 +1,8 @@
 import { TIERS, type Tier } from "../api/v1alpha1/index.ts";
 import type { KubeObject } from "../kube/client.ts";
-import { allocate, formatCents, parseUsdCents, type AllocationLine, type AwsCostRow, type CostTenant } from "../costs/allocate.ts";
+import { allocate, formatCents, parseUsdCents, type AllocationInput, type AllocationLine, type AwsCostRow, type CostTenant } from "../costs/allocate.ts";
 import { parseAwsCosts } from "../costs/aws.ts";
+import { checkCostLoopFlags, COST_LOOP_FLAGS, COST_LOOP_HELP, costLoop, wantsCostLoop } from "../costs/run/command.ts";
 import { connect, KUBECONFIG_FLAG, listAll } from "./clusterClient.ts";
 import { UsageError } from "./errors.ts";
 import { parseFlags } from "./main.ts";
@@ -35,8 +36,10 @@ Options:
   --kubeconfig PATH        cluster to read (default: KUBECONFIG, else in-cluster)
   -o, --output FORMAT      table (default), json, yaml or csv
 
+${COST_LOOP_HELP}
 Examples:
   npx landlord costs --pool-cost standard=12000 --aws-costs costs.csv
+  npx landlord costs --pool-cost standard=12000 --bill examples/costs/bill.csv --record --html report.html
   npx landlord costs -f test/fixtures/costs/tenants.yaml --pool-cost standard=1000 --pool-cost eu=100 \\
     --aws-costs test/fixtures/costs/costs.csv
 `;
@@ -117,11 +120,16 @@ export interface CostReportInput {
   accounts?: readonly [tenant: string, account: string][];
 }
 
-/** The rows `landlord costs` prints: one per tenant, the unallocated lines, then TOTAL. Pure. */
-export function costRows(input: CostReportInput): CostRow[] {
+/** What allocate() is given for the command's inputs. Pure. */
+export function allocationInput(input: CostReportInput): AllocationInput {
   const accounts = inventoryAccounts(input.tenants);
   for (const [tenant, account] of input.accounts ?? []) accounts[account] = tenant;
-  const allocation = allocate({ tenants: input.tenants.map(costTenant), poolCosts: input.poolCosts, awsRows: input.awsRows, accounts });
+  return { tenants: input.tenants.map(costTenant), poolCosts: input.poolCosts, awsRows: input.awsRows, accounts };
+}
+
+/** The rows `landlord costs` prints: one per tenant, the unallocated lines, then TOTAL. Pure. */
+export function costRows(input: CostReportInput): CostRow[] {
+  const allocation = allocate(allocationInput(input));
   return [...allocation.lines, { tenant: "TOTAL", tier: "", pool: "", basis: "sum of all inputs", cents: allocation.totalCents }];
 }
 
@@ -130,7 +138,7 @@ export function renderCosts(rows: readonly CostRow[], format: OutputFormat): str
   return render(rows, COST_COLUMNS, format);
 }
 
-function poolCostFlags(values: readonly string[] | undefined): Record<string, number> {
+export function poolCostFlags(values: readonly string[] | undefined): Record<string, number> {
   const poolCosts: Record<string, number> = {};
   for (const [pool, usd] of pairs("--pool-cost", values)) {
     let cents: number;
@@ -146,7 +154,7 @@ function poolCostFlags(values: readonly string[] | undefined): Record<string, nu
   return poolCosts;
 }
 
-function awsCostFile(file: string | undefined): AwsCostRow[] {
+export function awsCostFile(file: string | undefined): AwsCostRow[] {
   if (!file) return [];
   try {
     return parseAwsCosts(readText(file));
@@ -164,6 +172,7 @@ export async function costsCommand(args: string[]): Promise<number> {
     account: { type: "string", multiple: true },
     output: { type: "string", short: "o" },
     ...KUBECONFIG_FLAG,
+    ...COST_LOOP_FLAGS,
   });
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   const format = parseOutputFormat(values.output);
@@ -175,17 +184,21 @@ export async function costsCommand(args: string[]): Promise<number> {
     if (!AWS_ACCOUNT_ID.test(account)) throw new UsageError(`--account ${tenant}: expected a 12-digit AWS account id, got "${account}"`);
   }
   // Inputs are checked before the cluster is asked, so a typo costs no round trip.
-  const awsRows = awsCostFile(values["aws-costs"]);
+  if (values.bill !== undefined && values["aws-costs"] !== undefined) throw new UsageError("give either --bill or --aws-costs, not both");
+  checkCostLoopFlags(values, files.length > 0);
+  const awsFile = values.bill ?? values["aws-costs"];
+  const awsRows = awsCostFile(awsFile);
   if (Object.keys(poolCosts).length === 0 && awsRows.length === 0) throw new UsageError("nothing to allocate: give --pool-cost POOL=USD and/or --aws-costs costs.csv");
 
   let tenants: CostPlacement[];
   let from: string;
+  let connection: ReturnType<typeof connect> | undefined;
   if (files.length > 0) {
     tenants = readManifestFiles(files).tenants.map((t) => t.object);
     from = files.join(", ");
     if (tenants.length === 0) throw new UsageError(`no TenantPlacement in ${from}`);
   } else {
-    const connection = connect(values.kubeconfig);
+    connection = connect(values.kubeconfig);
     tenants = await listAll<CostPlacement>(connection, "TenantPlacement");
     from = `the cluster at ${connection.server}`;
     // Not a usage error: the command was right, the cluster has nothing to charge.
@@ -198,5 +211,10 @@ export async function costsCommand(args: string[]): Promise<number> {
     throw files.length > 0 ? new UsageError(message) : new Error(message);
   }
   process.stdout.write(renderCosts(costRows({ tenants, poolCosts, awsRows, accounts }), format));
+  if (wantsCostLoop(values)) {
+    const source = files.length > 0 ? files.join(", ") : "the cluster";
+    const allocation = allocationInput({ tenants, poolCosts, awsRows, accounts });
+    for (const line of await costLoop({ values, tenants, allocation, awsFile, from: source, connection })) process.stderr.write(`${line}\n`);
+  }
   return 0;
 }
