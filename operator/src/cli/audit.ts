@@ -3,12 +3,15 @@ import { conditionOf, connect, KUBECONFIG_FLAG, listAll, newestMove, type Decisi
 import { UsageError } from "./errors.ts";
 import { parseFlags } from "./main.ts";
 import { parseOutputFormat, render, type Column } from "./output.ts";
+import { costFigures, lastCostReport, reportLine } from "../costs/run/lastReport.ts";
 
 export const AUDIT_HELP = `Usage: landlord audit [-o table|json|yaml|csv] [--tier TIER] [--pool POOL] [--kubeconfig PATH]
 
 One row per TenantPlacement, sorted by tenant: where it is served (tier, target of a move in
-progress, pool, namespace, phase), its monthly revenue signal, the policy's recommendation, when it
-last moved (newest PlacementDecision with a from), whether its cost tags are compliant, and Ready.
+progress, pool, namespace, phase), its monthly revenue signal, its monthly cost and margin (the
+signals landlord costs --record writes), the policy's recommendation, when it last moved (newest
+PlacementDecision with a from), whether its cost tags are compliant, and Ready. The newest
+CostReport is named on stderr.
 
 Options:
   -o, --output FORMAT   table (default), json, yaml or csv
@@ -28,6 +31,8 @@ export interface AuditRow {
   namespace: string | undefined;
   phase: string | undefined;
   revenue: number | undefined;
+  cost: number | undefined;
+  margin: number | undefined;
   recommendation: string | undefined;
   lastMove: string | undefined;
   tags: "compliant" | "drift" | "unknown";
@@ -42,6 +47,8 @@ export const AUDIT_COLUMNS: readonly Column<AuditRow>[] = [
   { header: "NAMESPACE", key: "namespace", value: (r) => r.namespace },
   { header: "PHASE", key: "phase", value: (r) => r.phase },
   { header: "REVENUE", key: "revenue", value: (r) => r.revenue },
+  { header: "COST", key: "cost", value: (r) => r.cost },
+  { header: "MARGIN", key: "margin", value: (r) => r.margin },
   { header: "RECOMMENDATION", key: "recommendation", value: (r) => r.recommendation },
   { header: "LAST-MOVE", key: "lastMove", value: (r) => r.lastMove },
   { header: "TAGS", key: "tags", value: (r) => r.tags },
@@ -83,6 +90,8 @@ export function auditRows(
         namespace: status.namespace,
         phase: status.phase,
         revenue: typeof revenue === "number" ? revenue : undefined,
+        cost: costFigures(t.spec?.reportedSignals).cost,
+        margin: costFigures(t.spec?.reportedSignals).margin,
         recommendation: status.recommendation?.tier,
         lastMove: newestMove(byTenant.get(t.metadata.name) ?? [])?.spec?.requestedAt,
         tags: tagsState(t),
@@ -105,13 +114,15 @@ export async function auditCommand(args: string[]): Promise<number> {
     throw new UsageError(`--tier must be one of ${TIERS.join(", ")}, got "${values.tier}"`);
   }
   const connection = connect(values.kubeconfig);
-  const [tenants, decisions] = await Promise.all([
+  const [tenants, decisions, report] = await Promise.all([
     listAll<TenantObject>(connection, "TenantPlacement"),
     listAll<DecisionObject>(connection, "PlacementDecision"),
+    lastCostReport(connection),
   ]);
   const filter = { ...(values.tier !== undefined ? { tier: values.tier } : {}), ...(values.pool !== undefined ? { pool: values.pool } : {}) };
   const rows = auditRows(tenants, decisions, filter);
   process.stdout.write(render(rows, AUDIT_COLUMNS, format));
   if (rows.length === 0 && format === "table") process.stderr.write("no TenantPlacements match\n");
+  process.stderr.write(`Last CostReport: ${reportLine(report)}\n`);
   return 0;
 }

@@ -199,7 +199,7 @@ export async function costsCommand(args: string[]): Promise<number> {
     if (tenants.length === 0) throw new UsageError(`no TenantPlacement in ${from}`);
   } else {
     connection = connect(values.kubeconfig);
-    tenants = await listAll<CostPlacement>(connection, "TenantPlacement");
+    tenants = await listAll<CostPlacement>(connection, "TenantPlacement", values.selector);
     from = `the cluster at ${connection.server}`;
     // Not a usage error: the command was right, the cluster has nothing to charge.
     if (tenants.length === 0) throw new Error(`no TenantPlacements in ${from}; nothing to charge the costs to`);

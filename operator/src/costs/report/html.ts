@@ -126,7 +126,9 @@ const SCRIPT = String.raw`
     maxAxis = Math.max(maxAxis, point.x, point.y);
     (byTier[t.tier] = byTier[t.tier] || []).push(point);
   });
-  var scatterSets = Object.keys(byTier).sort().map(function (tier) {
+  var ORDER = ["pooled", "namespace", "database", "account", "(not placed)"];
+  var rank = function (tier) { var i = ORDER.indexOf(tier); return i < 0 ? ORDER.length : i; };
+  var scatterSets = Object.keys(byTier).sort(function (a, b) { return rank(a) - rank(b) || (a < b ? -1 : 1); }).map(function (tier) {
     return { label: tier, data: byTier[tier], backgroundColor: TIER_COLORS[tier] || "#b07aa1", pointRadius: 5 };
   });
   scatterSets.push({ type: "line", label: "break-even (cost = revenue)", data: [{ x: 0, y: 0 }, { x: maxAxis, y: maxAxis }], borderColor: "#b42318", borderDash: [6, 4], pointRadius: 0, fill: false });
@@ -210,6 +212,7 @@ const SCRIPT = String.raw`
   sortBy("cost", -1);
 
   var unallocated = document.getElementById("unallocated");
+  if (data.unallocated.length === 0) unallocated.textContent = "none: every cent is a tenant's";
   data.unallocated.forEach(function (u) {
     var li = document.createElement("li");
     li.textContent = u.cost + " " + data.currency + ": " + u.basis;

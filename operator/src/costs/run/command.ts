@@ -16,6 +16,7 @@ import { DEFAULT_SIGNAL_NAMES, type CostSignalNames, type SignalTenant } from ".
 
 export const COST_LOOP_FLAGS = {
   bill: { type: "string" },
+  selector: { type: "string", short: "l" },
   record: { type: "boolean" },
   html: { type: "string" },
   period: { type: "string" },
@@ -30,6 +31,7 @@ export const COST_LOOP_FLAGS = {
 
 export interface CostLoopValues {
   bill?: string | undefined;
+  selector?: string | undefined;
   record?: boolean | undefined;
   html?: string | undefined;
   period?: string | undefined;
@@ -44,6 +46,8 @@ export interface CostLoopValues {
 
 export const COST_LOOP_HELP = `Cost loop (record the run, write cost signals, draw the report):
   --bill FILE              the AWS cost file (same as --aws-costs)
+  -l, --selector SELECTOR  only the TenantPlacements with these labels (e.g. region=eu); shares
+                           are then of the selected tenants' cost
   --record                 write a CostReport (cluster-scoped, immutable: period, basis, inputs with
                            sha256 and row counts, totals per tier and pool, unallocated lines, Pareto
                            figures, who ran it) and each tenant's cost signals into its
@@ -162,6 +166,7 @@ export interface CostLoopInput {
 /** Checks the loop's flags before anything is read, so a typo costs no round trip. */
 export function checkCostLoopFlags(values: CostLoopValues, offline: boolean): void {
   if (values.record && offline) throw new UsageError("--record writes to the cluster: give --kubeconfig (or KUBECONFIG), not -f files");
+  if (values.selector !== undefined && offline) throw new UsageError("--selector picks TenantPlacements in the cluster; with -f files, give only the files you mean");
   if (values["no-signals"] && !values.record) throw new UsageError("--no-signals only applies with --record");
   signalNames(values);
   writeRate(values["write-rate"]);
