@@ -159,7 +159,8 @@ describe("the cost loop", () => {
     const rows = JSON.parse(result.stdout) as { tenant: string; costUSD: string }[];
     expect(report.spec.totals.totalUSD).toBe(rows.find((r) => r.tenant === "TOTAL")?.costUSD);
     expect(report.spec.totals.totalCents).toBe(391000);
-    expect(report.spec.totals.byPool).toEqual([{ pool: POOL, tenants: 2, costCents: 100000, revenueCents: 560000 }]);
+    // The pool's tenants cost their share of the pool plus their own tagged rows (COSTLY's CloudFront).
+    expect(report.spec.totals.byPool).toEqual([{ pool: POOL, tenants: 2, costCents: 340000, revenueCents: 560000 }]);
     expect(report.spec.pareto.tenants).toBe(3);
     expect(report.spec.signals?.written).toBe(3);
 
