@@ -1,9 +1,9 @@
 import { execFile } from "node:child_process";
-import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseAllDocuments, parse as parseYaml, stringify as stringifyYaml } from "yaml";
+import { parseAllDocuments } from "yaml";
 import { projectRoot } from "../../operator/src/local/paths.ts";
 import { cluster, k } from "./cluster.ts";
+import { writeTokenKubeconfig } from "./tokenKubeconfig.ts";
 
 /**
  * The scheduled cost run's identity, as the chart installs it with costs.enabled: its
@@ -48,21 +48,8 @@ async function install(): Promise<CostsIdentity> {
   await k(["apply", "--server-side", "--field-manager=helm", "-f", "-"], text);
   const serviceAccount = find("ServiceAccount").metadata.name;
   const token = (await k(["create", "token", serviceAccount, "-n", namespace, "--duration=12h"])).trim();
-  const admin = parseYaml(await k(["config", "view", "--raw", "--minify"])) as { clusters: { cluster: Record<string, string> }[] };
-  const server = admin.clusters[0]?.cluster ?? {};
   const kubeconfig = join(cluster().dir, "costs-kubeconfig");
-  writeFileSync(
-    kubeconfig,
-    stringifyYaml({
-      apiVersion: "v1",
-      kind: "Config",
-      clusters: [{ name: "landlord", cluster: { server: server.server, "certificate-authority-data": server["certificate-authority-data"] } }],
-      users: [{ name: serviceAccount, user: { token } }],
-      contexts: [{ name: serviceAccount, context: { cluster: "landlord", user: serviceAccount } }],
-      "current-context": serviceAccount,
-    }),
-    { mode: 0o600 },
-  );
+  writeTokenKubeconfig(kubeconfig, { adminKubeconfig: cluster().kubeconfig, name: serviceAccount, token });
   return {
     kubeconfig,
     serviceAccount,
