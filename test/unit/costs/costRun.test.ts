@@ -121,12 +121,15 @@ describe("the CostReport", () => {
   });
 
   it("stays far below the 1.5 MiB object limit at 10,000 tenants: no per-tenant lines", () => {
-    const tenants = Array.from({ length: 10_000 }, (_, i) => pooled(`tenant-${i}`, 1 + (i % 97)));
+    // The worst case the schema allows: as many pools as a report lists, and more unallocated lines than it keeps.
+    const tenants = Array.from({ length: 10_000 }, (_, i): CostTenant => ({ tenantId: `tenant-${i}`, tier: "pooled", pool: `pool-${i % MAX_REPORT_LINES}`, requestsPerDay: 1 + (i % 97) }));
     const rows = Array.from({ length: 500 }, (_, i) => ({ linkedAccount: "1", tenantTag: `deleted-${i}`, service: "S3", cents: 100 + i }));
-    const big = run(tenants, Object.fromEntries(tenants.map((t, i) => [t.tenantId, 1000 * i])), { poolCosts: { standard: 1_000_000_00 }, rows });
+    const poolCosts = Object.fromEntries(Array.from({ length: MAX_REPORT_LINES }, (_, i) => [`pool-${i}`, 1_000_000_00]));
+    const big = run(tenants, Object.fromEntries(tenants.map((t, i) => [t.tenantId, 1000 * i])), { poolCosts, rows });
     const object = costReportObject(big, { actor: "system:serviceaccount:landlord-system:landlord-costs", now: 0, signals: { ...NAMES, written: 10_000 } });
     const bytes = Buffer.byteLength(JSON.stringify(object));
-    expect(bytes).toBeLessThan(64 * 1024);
+    expect(bytes).toBeLessThan(32 * 1024);
+    expect(object.spec.totals.byPool).toHaveLength(MAX_REPORT_LINES);
     expect(object.spec.unallocated).toHaveLength(MAX_REPORT_LINES);
     expect(object.spec.unallocated.reduce((a, u) => a + u.cents, 0)).toBe(big.totals.unallocatedCents);
     expect(costReport.safeParse(object).success).toBe(true);

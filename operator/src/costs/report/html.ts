@@ -74,7 +74,7 @@ section.wide{grid-column:1/-1}h2{font-size:15px;margin:0 0 8px}
 .chart{position:relative;height:320px}
 table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums}th,td{padding:4px 8px;border-bottom:1px solid #e6e8ef;text-align:left}
 th{cursor:pointer;user-select:none;background:#f0f2f7;position:sticky;top:0}th[aria-sort=ascending]::after{content:" ▲"}th[aria-sort=descending]::after{content:" ▼"}
-td.num,th.num{text-align:right}tr.loss td.margin{color:#b42318;font-weight:600}.scroll{max-height:560px;overflow:auto}
+td.num,th.num{text-align:right}tr.loss td.margin{color:#b42318;font-weight:600}.scroll{max-height:720px;overflow:auto}
 small{color:#5b6478}
 `;
 
@@ -117,26 +117,36 @@ const SCRIPT = String.raw`
     options: { parsing: false, scales: { x: { type: "linear", min: 0, max: 100, title: { display: true, text: "% of tenants, costliest first" } }, y: { min: 0, max: 100, title: { display: true, text: "% of tenants' cost" } } } },
   }));
 
-  // Revenue against cost, one dataset per tier, and the break-even line cost = revenue.
+  // Revenue against cost, one dataset per tier, and the break-even line cost = revenue. Both axes
+  // are logarithmic: revenue spans orders of magnitude, and on linear axes the one large tenant
+  // would squash every small one into the corner. A zero has no place on them: counted, not drawn.
   var byTier = {};
+  var minAxis = Infinity;
   var maxAxis = 0;
+  var hidden = 0;
   data.tenants.forEach(function (t) {
-    if (t.revenue === null) return;
+    if (t.revenue === null || !(num(t.revenue) > 0) || !(num(t.cost) > 0)) { hidden++; return; }
     var point = { x: num(t.revenue), y: num(t.cost), tenant: t.tenant };
+    minAxis = Math.min(minAxis, point.x, point.y);
     maxAxis = Math.max(maxAxis, point.x, point.y);
     (byTier[t.tier] = byTier[t.tier] || []).push(point);
   });
+  if (!(minAxis < Infinity)) { minAxis = 1; maxAxis = 10; }
+  text("scatter-hidden", hidden > 0 ? hidden + " tenant(s) without revenue or with no cost are not drawn" : "");
   var ORDER = ["pooled", "namespace", "database", "account", "(not placed)"];
   var rank = function (tier) { var i = ORDER.indexOf(tier); return i < 0 ? ORDER.length : i; };
   var scatterSets = Object.keys(byTier).sort(function (a, b) { return rank(a) - rank(b) || (a < b ? -1 : 1); }).map(function (tier) {
     return { label: tier, data: byTier[tier], backgroundColor: TIER_COLORS[tier] || "#b07aa1", pointRadius: 5 };
   });
-  scatterSets.push({ type: "line", label: "break-even (cost = revenue)", data: [{ x: 0, y: 0 }, { x: maxAxis, y: maxAxis }], borderColor: "#b42318", borderDash: [6, 4], pointRadius: 0, fill: false });
+  scatterSets.push({ type: "line", label: "break-even (cost = revenue)", data: [{ x: minAxis, y: minAxis }, { x: maxAxis, y: maxAxis }], borderColor: "#b42318", borderDash: [6, 4], pointRadius: 0, fill: false });
   charts.push(new Chart(document.getElementById("chart-scatter"), {
     type: "scatter",
     data: { datasets: scatterSets },
     options: {
-      scales: { x: { min: 0, title: { display: true, text: "monthly revenue (" + data.currency + ")" } }, y: { min: 0, title: { display: true, text: "monthly cost (" + data.currency + ")" } } },
+      scales: {
+        x: { type: "logarithmic", min: minAxis / 2, max: maxAxis * 2, title: { display: true, text: "monthly revenue (" + data.currency + ", log scale)" } },
+        y: { type: "logarithmic", min: minAxis / 2, max: maxAxis * 2, title: { display: true, text: "monthly cost (" + data.currency + ", log scale)" } },
+      },
       plugins: { tooltip: { callbacks: { label: function (c) { return (c.raw.tenant || c.dataset.label) + ": revenue " + c.raw.x + ", cost " + c.raw.y; } } } },
     },
   }));
@@ -257,7 +267,7 @@ export function renderHtmlReport(run: CostRun, options: { generatedAt: string })
 <div class="kpi"><b id="top10"></b><span>of cost in the costliest 10%</span></div>
 </div></section>
 <section><h2>Pareto: share of cost carried by the costliest tenants</h2><div class="chart"><canvas id="chart-pareto"></canvas></div></section>
-<section><h2>Revenue against cost, by tier (above the line: losing money)</h2><div class="chart"><canvas id="chart-scatter"></canvas></div></section>
+<section><h2>Revenue against cost, by tier (above the line: losing money)</h2><div class="chart"><canvas id="chart-scatter"></canvas></div><small id="scatter-hidden"></small></section>
 <section><h2>Cost and revenue by tier</h2><div class="chart"><canvas id="chart-tier"></canvas></div></section>
 <section><h2>Cost and revenue by pool</h2><div class="chart"><canvas id="chart-pool"></canvas></div></section>
 <section class="wide"><h2>Tenants <small>(click a column to sort)</small></h2><div class="scroll"><table id="tenants"><thead><tr></tr></thead><tbody></tbody></table></div></section>
