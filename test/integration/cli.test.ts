@@ -148,13 +148,13 @@ describe("landlord audit, history and explain", () => {
     const table = await landlord(withCluster(["audit", "--pool", POOL]));
     expect(table.code).toBe(0);
     const [header, ...lines] = table.stdout.trimEnd().split("\n");
-    expect(header?.split(/\s+/)).toEqual(["TENANT", "TIER", "TARGET", "POOL", "NAMESPACE", "PHASE", "REVENUE", "RECOMMENDATION", "LAST-MOVE", "TAGS", "READY"]);
+    expect(header?.split(/\s+/)).toEqual(["TENANT", "TIER", "TARGET", "POOL", "NAMESPACE", "PHASE", "REVENUE", "COST", "MARGIN", "RECOMMENDATION", "LAST-MOVE", "TAGS", "READY"]);
     expect(lines.map((l) => l.split(/\s+/)[0])).toEqual([TENANT, OTHER]);
 
     const csv = await landlord(withCluster(["audit", "-o", "csv", "--pool", POOL]));
     expect(csv.code).toBe(0);
     const records = csv.stdout.trimEnd().split("\n").map((line) => line.split(","));
-    expect(records[0]).toEqual(["TENANT", "TIER", "TARGET", "POOL", "NAMESPACE", "PHASE", "REVENUE", "RECOMMENDATION", "LAST-MOVE", "TAGS", "READY"]);
+    expect(records[0]).toEqual(["TENANT", "TIER", "TARGET", "POOL", "NAMESPACE", "PHASE", "REVENUE", "COST", "MARGIN", "RECOMMENDATION", "LAST-MOVE", "TAGS", "READY"]);
     expect(records.slice(1).map((r) => [r[0], r[6], r[9]])).toEqual([
       [TENANT, "26000", "compliant"],
       [OTHER, "100", "drift"],

@@ -223,12 +223,19 @@ describe("the cost loop", () => {
     expect(result.stdout).toMatch(/^Cost:\s+monthlyCostUSD 2900, marginUSD -2200, costShare 0\.\d+ \(CostReport costs-2026-11-[0-9a-f]{12}/m);
   });
 
-  it("audit shows cost and margin", async () => {
+  it("audit shows cost and margin, and the newest CostReport beside the table", async () => {
     const result = await landlord(["audit", "--pool", POOL, "-o", "json", "--kubeconfig", cluster().kubeconfig]);
     expect(result.code, result.stderr).toBe(0);
     const rows = JSON.parse(result.stdout) as { tenant: string; cost: number | null; margin: number | null }[];
     expect(rows.find((r) => r.tenant === CHEAP)).toMatchObject({ cost: 500, margin: 4500 });
-    expect(result.stderr).toMatch(/^Last CostReport: costs-2026-11-[0-9a-f]{12}/m);
+    const table = await landlord(["audit", "--pool", POOL, "--kubeconfig", cluster().kubeconfig]);
+    expect(table.stdout).toMatch(new RegExp(`^${CHEAP}\\s+pooled\\s.*\\s5000\\s+500\\s+4500\\s`, "m"));
+    expect(table.stderr).toMatch(/^Last CostReport: costs-2026-11-[0-9a-f]{12}: period 2026-11, total 3910\.00 USD, recorded \S+ by system:serviceaccount:/m);
+  });
+
+  it("the example cost-rule policy is accepted by the API server", async () => {
+    const out = await k(["apply", "--dry-run=server", "-f", join(projectRoot, "examples", "costs")]);
+    expect(out).toMatch(/placementpolicy\.landlord\.dev\/default (created|configured|unchanged) \(server dry run\)/);
   });
 
   it("refuses any change to a CostReport's spec", async () => {

@@ -10,8 +10,8 @@ export const AUDIT_HELP = `Usage: landlord audit [-o table|json|yaml|csv] [--tie
 One row per TenantPlacement, sorted by tenant: where it is served (tier, target of a move in
 progress, pool, namespace, phase), its monthly revenue signal, its monthly cost and margin (the
 signals landlord costs --record writes), the policy's recommendation, when it last moved (newest
-PlacementDecision with a from), whether its cost tags are compliant, and Ready. The newest
-CostReport is named on stderr.
+PlacementDecision with a from), whether its cost tags are compliant, and Ready. With the table,
+the newest CostReport is named on stderr.
 
 Options:
   -o, --output FORMAT   table (default), json, yaml or csv
@@ -123,6 +123,7 @@ export async function auditCommand(args: string[]): Promise<number> {
   const rows = auditRows(tenants, decisions, filter);
   process.stdout.write(render(rows, AUDIT_COLUMNS, format));
   if (rows.length === 0 && format === "table") process.stderr.write("no TenantPlacements match\n");
-  process.stderr.write(`Last CostReport: ${reportLine(report)}\n`);
+  // Beside the table only: json, yaml and csv stay what a script parses, with nothing else said.
+  if (format === "table") process.stderr.write(`Last CostReport: ${reportLine(report)}\n`);
   return 0;
 }
