@@ -133,6 +133,8 @@ describe("landlord audit, history and explain", () => {
         namespace: `${POOL}-1`,
         phase: "Active",
         revenue: 26000,
+        cost: null,
+        margin: null,
         recommendation: "namespace",
         lastMove: "2026-02-01T00:00:00Z",
         tags: "compliant",
@@ -155,11 +157,11 @@ describe("landlord audit, history and explain", () => {
     expect(csv.code).toBe(0);
     const records = csv.stdout.trimEnd().split("\n").map((line) => line.split(","));
     expect(records[0]).toEqual(["TENANT", "TIER", "TARGET", "POOL", "NAMESPACE", "PHASE", "REVENUE", "COST", "MARGIN", "RECOMMENDATION", "LAST-MOVE", "TAGS", "READY"]);
-    expect(records.slice(1).map((r) => [r[0], r[6], r[9]])).toEqual([
+    expect(records.slice(1).map((r) => [r[0], r[6], r[11]])).toEqual([
       [TENANT, "26000", "compliant"],
       [OTHER, "100", "drift"],
     ]);
-    expect(records.every((r) => r.length === 11)).toBe(true);
+    expect(records.every((r) => r.length === 13)).toBe(true);
   });
 
   it("history lists the tenant's decisions in order", async () => {
