@@ -97,6 +97,7 @@ describe("the cost loop", () => {
   let operator: OperatorProcess;
   let identity: CostsIdentity;
   let firstReport = "";
+  const recorded: string[] = [];
   const record = (): Promise<Result> =>
     landlord(["costs", "--kubeconfig", identity.kubeconfig, "-l", LABEL, "--pool-cost", `${POOL}=1000`, "--bill", bill, "--period", "2026-11", "--record", "-o", "json"]);
   const writesBy = (since: Date): string[] =>
@@ -140,6 +141,7 @@ describe("the cost loop", () => {
     await operator?.stop();
     await k(["delete", "ppol", POLICY, "--ignore-not-found"]);
     await k(["delete", "tpool", POOL, "--ignore-not-found"]);
+    if (recorded.length > 0) await k(["delete", "costreports", ...recorded, "--ignore-not-found"]);
   }, 120_000);
 
   it("records one CostReport and every tenant's cost signals, as the chart's cost-run ServiceAccount", async () => {
@@ -152,6 +154,7 @@ describe("the cost loop", () => {
     expect(created).toHaveLength(1);
     const report = created[0] as ReportJson;
     firstReport = report.metadata.name;
+    recorded.push(firstReport);
     expect(result.stderr).toContain(firstReport);
     expect(report.spec.actor).toBe(identity.user);
     expect(report.spec.inputs[0]).toEqual({ name: bill, rows: 3, sha256: sha256(readFileSync(bill)) });
@@ -199,6 +202,7 @@ describe("the cost loop", () => {
     expect(result.stderr).toContain("written on 1 TenantPlacements, 2 unchanged");
     const name = /CostReport (costs-\S+)/.exec(result.stderr)?.[1] ?? "";
     expect(name).not.toBe(firstReport);
+    recorded.push(name);
     expect(writesBy(since).sort()).toEqual([`create costreports ${name} by ${identity.user} (201)`, `patch tenantplacements ${COSTLY} by ${identity.user} (200)`]);
     expect((await getTenant(COSTLY)).spec.reportedSignals).toMatchObject({ monthlyRevenueUSD: 700, monthlyCostUSD: 2900, marginUSD: -2200 });
   });
