@@ -152,10 +152,22 @@ export function buildCostRun(source: CostRunSource): CostRun {
   return costRunFromAllocation(allocation, { period: source.period, basis: source.basis, inputs: runInputs(source), revenueCents });
 }
 
+/** What a CostRun producer is told: the flags that shape the run (the bill readers may take period and basis from the bill instead). */
+export interface CostRunContext {
+  period: CostRun["period"];
+  basis: string;
+  revenueSignal: string;
+}
+
 export interface CostLoopInput {
   values: CostLoopValues;
   tenants: readonly LoopPlacement[];
   allocation: AllocationInput;
+  /**
+   * The seam for other producers of a CostRun (the CUR/FOCUS readers' unit economics): when set,
+   * it is used instead of today's allocate() over `allocation`.
+   */
+  costRun?: (context: CostRunContext) => CostRun;
   awsFile?: string | undefined;
   from: string;
   /** undefined when the tenants came from files (-f). */
@@ -188,7 +200,8 @@ export async function costLoop(input: CostLoopInput): Promise<string[]> {
   } catch (error) {
     throw new UsageError(error instanceof Error ? error.message : String(error));
   }
-  const run = buildCostRun({ ...input, period, basis: values.basis ?? "unblended", revenueSignal: names.revenue });
+  const context: CostRunContext = { period, basis: values.basis ?? "unblended", revenueSignal: names.revenue };
+  const run = input.costRun ? input.costRun(context) : buildCostRun({ ...input, ...context });
   const messages: string[] = [];
   if (values.record) {
     if (!input.connection) throw new UsageError("--record writes to the cluster: give --kubeconfig (or KUBECONFIG), not -f files");
