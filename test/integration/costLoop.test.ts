@@ -5,6 +5,7 @@ import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sha256 } from "../../operator/src/costs/run/costRun.ts";
 import { auditLogPath } from "../../operator/src/local/controlPlane.ts";
+import { kubectl } from "../../operator/src/local/kubectl.ts";
 import { projectRoot } from "../../operator/src/local/paths.ts";
 import { auditedWrites } from "../apiserverWrites.ts";
 import { chromiumMissing, dumpDom, screenshot } from "../chromium.ts";
@@ -88,6 +89,9 @@ function policy(costRule: boolean) {
   };
 }
 
+/** `landlord costs -o json`: the whole report. */
+const costsJson = (stdout: string): { totalCents: number; lines: { tenant: string; kind: string; cents: number }[] } => JSON.parse(stdout);
+
 const getTenant = (name: string): Promise<TenantJson> => kJson<TenantJson>(["get", "tp", name, "--show-managed-fields"]);
 const reports = async (): Promise<ReportJson[]> => (await kJson<{ items: ReportJson[] }>(["get", "costreports"])).items;
 
@@ -158,22 +162,34 @@ describe("the cost loop", () => {
     expect(result.stderr).toContain(firstReport);
     expect(report.spec.actor).toBe(identity.user);
     expect(report.spec.inputs[0]).toEqual({ name: bill, rows: 3, sha256: sha256(readFileSync(bill)) });
-    // The JSON output's TOTAL and the report agree to the cent.
-    const rows = JSON.parse(result.stdout) as { tenant: string; costUSD: string }[];
-    expect(report.spec.totals.totalUSD).toBe(rows.find((r) => r.tenant === "TOTAL")?.costUSD);
+    // The JSON output's total and the report agree to the cent.
+    expect(report.spec.totals.totalCents).toBe(costsJson(result.stdout).totalCents);
     expect(report.spec.totals.totalCents).toBe(391000);
+    expect(report.spec.totals.totalUSD).toBe("3910.00");
     // The pool's tenants cost their share of the pool plus their own tagged rows (COSTLY's CloudFront).
     expect(report.spec.totals.byPool).toEqual([{ pool: POOL, tenants: 2, costCents: 340000, revenueCents: 560000 }]);
     expect(report.spec.pareto.tenants).toBe(3);
     expect(report.spec.signals?.written).toBe(3);
 
     const costly = await getTenant(COSTLY);
-    expect(costly.spec.reportedSignals).toEqual({ monthlyRevenueUSD: 600, requestsPerDay: 1000, monthlyCostUSD: 2900, costShare: 0.74359, marginUSD: -2300 });
+    expect(costly.spec.reportedSignals).toEqual({ monthlyRevenueUSD: 600, requestsPerDay: 1000, monthlyCostUSD: 2900, costShare: 0.7436, marginUSD: -2300 });
     // Its own field manager owns exactly the cost keys; the billing system's keys stay the billing system's.
     const owned = costly.metadata.managedFields?.find((m) => m.manager === "landlord-costs")?.fieldsV1?.["f:spec"]?.["f:reportedSignals"] ?? {};
     expect(Object.keys(owned).sort()).toEqual(["f:costShare", "f:marginUSD", "f:monthlyCostUSD"]);
     expect((await getTenant(CHEAP)).spec.reportedSignals).toMatchObject({ monthlyCostUSD: 500, marginUSD: 4500 });
     expect(writesBy(since).sort()).toEqual([...[CHEAP, COSTLY, DED].map((t) => `patch tenantplacements ${t} by ${identity.user} (200)`), `create costreports ${firstReport} by ${identity.user} (201)`].sort());
+  });
+
+  it("is a reporter of the cost signals only: the chart's admission policy refuses its token any other signal", async () => {
+    const asCostRun = { kubectl: cluster().kubectl, kubeconfig: identity.kubeconfig };
+    const patch = (signals: Record<string, number>): Promise<string> =>
+      kubectl(asCostRun, ["patch", "tp", CHEAP, "--type=merge", "--field-manager=landlord-costs", "-p", JSON.stringify({ spec: { reportedSignals: signals } })]).then(
+        () => "",
+        (error: Error) => error.message,
+      );
+    expect(await patch({ monthlyRevenueUSD: 1 })).toMatch(new RegExp(`${identity.user} may not write spec\\.reportedSignals\\.monthlyRevenueUSD: admission\\.reporters names no reporter`));
+    expect(await patch({ requestsPerDay: 1 })).toMatch(/may not write spec\.reportedSignals\.requestsPerDay/);
+    expect((await getTenant(CHEAP)).spec.reportedSignals?.monthlyRevenueUSD).toBe(5000);
   });
 
   it("shows COST and MARGIN in kubectl get tp", async () => {
@@ -256,7 +272,7 @@ describe("the cost loop", () => {
     const html = join(dir, "report.html");
     const result = await landlord(["costs", "--kubeconfig", cluster().kubeconfig, "-l", LABEL, "--pool-cost", `${POOL}=1000`, "--bill", bill, "--html", html, "-o", "json"]);
     expect(result.code, result.stderr).toBe(0);
-    const rows = JSON.parse(result.stdout) as { tenant: string; costUSD: string }[];
+    const costs = costsJson(result.stdout);
     const text = readFileSync(html, "utf8");
     // Self-contained: no external script, stylesheet or image.
     expect(text).not.toMatch(/<(script|link|img)[^>]+(src|href)=/i);
@@ -268,10 +284,10 @@ describe("the cost loop", () => {
     expect(rendered.map(([id]) => id)).toEqual(["chart-pareto", "chart-scatter", "chart-tier", "chart-pool"]);
     for (const [, count] of rendered) expect(count).toBeGreaterThan(0);
     for (const tenantName of [CHEAP, COSTLY, DED]) expect(dom).toContain(`data-tenant="${tenantName}"`);
-    expect([...dom.matchAll(/<tr data-tenant="/g)]).toHaveLength(rows.filter((r) => r.tenant !== "TOTAL" && r.tenant !== "(unallocated)").length);
-    const total = rows.find((r) => r.tenant === "TOTAL")?.costUSD;
-    expect(dom).toContain(`<b id="total-cost">${total}</b>`);
-    const unallocated = rows.filter((r) => r.tenant === "(unallocated)").reduce((a, r) => a + Math.round(Number(r.costUSD) * 100), 0);
+    expect([...dom.matchAll(/<tr data-tenant="/g)]).toHaveLength(costs.lines.filter((l) => l.kind === "tenant").length);
+    expect(dom).toContain(`<b id="total-cost">${(costs.totalCents / 100).toFixed(2)}</b>`);
+    const unallocated = costs.lines.filter((l) => l.kind !== "tenant").reduce((a, l) => a + l.cents, 0);
+    expect(unallocated).toBe(10_00);
     expect(dom).toContain(`<b id="unallocated-cost">${(unallocated / 100).toFixed(2)}</b>`);
 
     mkdirSync(ARTIFACTS, { recursive: true });

@@ -381,6 +381,7 @@ describe("the Helm chart", () => {
     it("grants the cost run exactly what --record needs, bound to its ServiceAccount only", () => {
       expect(one(manifests, "ClusterRole", "landlord-costs").rules).toEqual([
         { apiGroups: ["landlord.dev"], resources: ["tenantplacements"], verbs: ["get", "list", "patch"] },
+        { apiGroups: ["landlord.dev"], resources: ["tenantpools"], verbs: ["list"] },
         { apiGroups: ["landlord.dev"], resources: ["costreports"], verbs: ["get", "create"] },
       ]);
       expect(one(manifests, "ClusterRoleBinding", "landlord-costs").subjects).toEqual([{ kind: "ServiceAccount", name: "landlord-costs", namespace: "landlord-system" }]);

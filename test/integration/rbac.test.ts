@@ -325,6 +325,7 @@ describe("the scheduled cost run's ServiceAccount (costs.enabled), with the Cron
   it.each([
     ["list tenants", ["list", "tenantplacements.landlord.dev"]],
     ["read a tenant", ["get", "tenantplacements.landlord.dev"]],
+    ["list the pools (how their cost is split)", ["list", "tenantpools.landlord.dev"]],
     ["apply the cost signals", ["patch", "tenantplacements.landlord.dev"]],
     ["look for a report of the same run", ["get", "costreports.landlord.dev"]],
     ["create the CostReport", ["create", "costreports.landlord.dev"]],

@@ -65,7 +65,7 @@ ${COST_LOOP_HELP}
 Examples:
   npx landlord costs --bill s3://billing/cur2/data/BILLING_PERIOD=2026-11/ --basis amortized
   npx landlord costs --bill examples/costs/cur2-2026-11.csv --period 2026-11 --account hooli=210987654321 -o json
-  npx landlord costs --bill examples/costs/cur2-2026-11.csv --record --html report.html
+  npx landlord costs --bill examples/costs/cur2-2026-11.csv --period 2026-11 --record --html report.html
 `;
 
 /**
