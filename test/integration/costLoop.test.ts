@@ -27,7 +27,7 @@ const POLICY = `${run}-policy`;
 const CHEAP = `${run}-cheap`;
 const COSTLY = `${run}-costly`;
 const DED = `${run}-ded`;
-const LABEL = `landlord.dev/test-run=${run}`;
+const LABEL = `landlord-it/test-run=${run}`;
 const BIN = resolve(import.meta.dirname, "../../bin/landlord.mjs");
 const ARTIFACTS = join(projectRoot, "test-results");
 
@@ -67,7 +67,8 @@ interface ReportJson {
 const tenant = (name: string, revenue: number, floor = "pooled") => ({
   apiVersion: "landlord.dev/v1alpha1",
   kind: "TenantPlacement",
-  metadata: { name, labels: { "landlord.dev/test-run": run } },
+  // A spec.tier other than the default needs its reason (the chart's admission policy).
+  metadata: { name, labels: { "landlord-it/test-run": run }, ...(floor !== "pooled" ? { annotations: { "landlord.dev/tier-reason": "IT-1 the cost loop's dedicated tenant" } } : {}) },
   spec: { tenantId: name, costCenter: "cc-loop", pool: POOL, policyRef: POLICY, tier: { floor }, reportedSignals: { monthlyRevenueUSD: revenue, requestsPerDay: 1000 } },
 });
 

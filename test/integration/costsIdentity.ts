@@ -1,14 +1,17 @@
 import { execFile } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseAllDocuments } from "yaml";
+import { parseAllDocuments, stringify } from "yaml";
 import { projectRoot } from "../../operator/src/local/paths.ts";
+import { TEST_ADMISSION } from "./admissionValues.ts";
 import { cluster, k } from "./cluster.ts";
 import { writeTokenKubeconfig } from "./tokenKubeconfig.ts";
 
 /**
  * The scheduled cost run's identity, as the chart installs it with costs.enabled: its
- * ServiceAccount, ClusterRole and binding (and the CronJob, stored only: no kubelet runs it),
- * rendered by the real helm and applied as the admin, plus a kubeconfig holding a TokenRequest
+ * ServiceAccount, ClusterRole and binding (and the CronJob, stored only: no kubelet runs it), and
+ * the admission policies as that release renders them (the suite's values, admissionValues.ts, plus
+ * the cost run as the reporter of its three signals), rendered by the real helm and applied as the admin, plus a kubeconfig holding a TokenRequest
  * token of that ServiceAccount. `landlord costs --record` run with it proves the chart grants
  * exactly enough. Idempotent: every file that needs it calls it.
  */
@@ -34,10 +37,11 @@ function helm(args: string[]): Promise<string> {
 
 async function install(): Promise<CostsIdentity> {
   const { release, namespace } = cluster().operator;
+  const values = join(cluster().dir, "costs-values.yaml");
+  writeFileSync(values, stringify({ admission: TEST_ADMISSION, costs: { enabled: true, bill: "s3://acme-billing/cur/", poolCosts: { standard: "12000" } } }));
   const text = await helm([
-    "template", release, join(projectRoot, "charts", "landlord"), "--namespace", namespace,
-    "--set", "costs.enabled=true", "--set", "costs.bill=s3://acme-billing/cur/", "--set", "costs.poolCosts.standard=12000",
-    "--show-only", "templates/costs.yaml",
+    "template", release, join(projectRoot, "charts", "landlord"), "--namespace", namespace, "-f", values,
+    "--show-only", "templates/costs.yaml", "--show-only", "templates/admission-policies.yaml",
   ]);
   const manifests = parseAllDocuments(text).map((d) => d.toJSON() as { kind: string; metadata: { name: string } } | null).filter((m) => m !== null);
   const find = (kind: string) => {

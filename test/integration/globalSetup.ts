@@ -81,9 +81,7 @@ async function installOperatorIdentity(options: { helm: string; admin: KubectlTa
   const { helm, admin, dir } = options;
   const { release, namespace, tokenSecret } = OPERATOR_RELEASE;
   const values = join(dir, "chart-values.yaml");
-  // costs.enabled: the chart's cost-run ServiceAccount is then a reporter of the cost signals, which
-  // costLoop.test.ts proves with that ServiceAccount's own token (costsIdentity.ts).
-  writeFileSync(values, stringifyYaml({ admission: TEST_ADMISSION, costs: { enabled: true, bill: "s3://acme-billing/cur/" } }));
+  writeFileSync(values, stringifyYaml({ admission: TEST_ADMISSION }));
   const manifests = await run(helm, ["template", release, join(projectRoot, "charts", "landlord"), "--namespace", namespace, "--set", `prometheus.tokenSecret=${tokenSecret}`, "-f", values]);
   const rendered = join(dir, "chart-rendered.yaml");
   writeFileSync(rendered, manifests);

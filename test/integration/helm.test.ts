@@ -378,6 +378,18 @@ describe("the Helm chart", () => {
       expect(one(manifests, "ServiceAccount", "landlord-costs").metadata.annotations).toEqual({ "eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/landlord-costs" });
     });
 
+    it("makes the cost run's ServiceAccount a reporter of exactly the signals it writes, in the admission policy", async () => {
+      const unreportable = (list: Manifest[]): string => {
+        const policy = list.find((m) => m.kind === "ValidatingAdmissionPolicy" && m.metadata.name === "landlord-tenant-writes") as unknown as { spec: { variables: { name: string; expression: string }[] } } | undefined;
+        const expression = policy?.spec.variables.find((v) => v.name === "unreportable")?.expression;
+        if (!expression) throw new Error("the chart rendered no unreportable variable in landlord-tenant-writes");
+        return expression;
+      };
+      expect(unreportable(manifests)).toMatch(/\(s in \["monthlyCostUSD","costShare","marginUSD"\] &&\s+request\.userInfo\.username == "system:serviceaccount:landlord-system:landlord-costs"\) \|\|/);
+      // Without the cost run, no reporter of it.
+      expect(unreportable(await render([]))).not.toContain("landlord-costs");
+    });
+
     it("grants the cost run exactly what --record needs, bound to its ServiceAccount only", () => {
       expect(one(manifests, "ClusterRole", "landlord-costs").rules).toEqual([
         { apiGroups: ["landlord.dev"], resources: ["tenantplacements"], verbs: ["get", "list", "patch"] },

@@ -40,8 +40,9 @@ describe("the chart's ServiceAccount", () => {
   beforeAll(async () => {
     // A namespace someone else owns, and one Landlord manages (with a Secret a tenant keeps there).
     await k(["create", "namespace", foreign]);
-    // landlord.dev/ labels are the operator's to write (the reserved-labels admission policy).
-    await kAsOperator(["apply", "--server-side", "--field-manager=it", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "Namespace", metadata: { name: tenantNs, labels: labelsManaged } }));
+    // landlord.dev/ labels are the operator's to write (the reserved-labels admission policy), and
+    // the namespace guard admits a managed namespace only with Pod Security enforced.
+    await kAsOperator(["apply", "--server-side", "--field-manager=it", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "Namespace", metadata: { name: tenantNs, labels: { ...labelsManaged, "pod-security.kubernetes.io/enforce": "restricted" } } }));
     await k(["create", "secret", "generic", "db-password", "-n", tenantNs, "--from-literal=password=hunter2"]);
   });
 
