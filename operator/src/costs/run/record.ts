@@ -71,7 +71,8 @@ export function costReportObject(run: CostRun, options: { actor: string; now: nu
   return {
     apiVersion: "landlord.dev/v1alpha1",
     kind: "CostReport",
-    metadata: { name: reportName(run, options.signals), labels: { "landlord.dev/period": run.period.start.slice(0, 7) } },
+    // Not under landlord.dev/: those labels are the operator's alone (the reserved-labels admission policy).
+    metadata: { name: reportName(run, options.signals), labels: { "costs.landlord.dev/period": run.period.start.slice(0, 7) } },
     spec: { ...reportBody(run, options.signals), actor: options.actor, createdAt: new Date(options.now).toISOString() },
   };
 }
