@@ -12,6 +12,9 @@
  *    the same N tenants, and the ratio operator/floor (target ≤ 1.25); then, with the operator
  *    still running, at the largest N its write requests over 60 s of idle (target 0), and its
  *    memory (RSS ≤ 150 MiB at 5,000);
+ *  - the cost loop (costLoop.ts): `costs --record` over --cost-loop-n tenants (5,000) on a fresh control
+ *    plane: time and API writes of a first run, an identical run, a run where 1% changed, and a
+ *    new bill at the default write rate;
  *  - at the largest N: 100 tenants crossing the namespace threshold at once (decision p99 ≤ 1 s,
  *    Active p99 ≤ 3 s), with the floor of the same moves (floorMoves.ts) on the floor's cluster as
  *    the reference, then a restart: time to caches synced and to the first idle second, and its
@@ -28,7 +31,8 @@
  * Options: --sizes 1000,5000 (the N list; the last one gets the moves and restart scenarios),
  * --idle 60 (seconds), --moves 100, --concurrency 8 (the operator's, and the floor's), --profile
  * (CPU profiles and a heap snapshot of the operator under bench/results/profiles/, summarized at
- * the end), --no-pure, --no-cluster, --no-costs, --cost-tenants 5000, --cost-rows 10000000.
+ * the end), --no-pure, --no-cluster, --no-costs, --cost-tenants 5000, --cost-rows 10000000,
+ * --no-cost-loop, --cost-loop-n 5000.
  */
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -47,6 +51,7 @@ import { formatSummary, summarize } from "./profile.ts";
 import { describeMachine, percentile, Report, round } from "./report.ts";
 import { idleWrites, memory, restart } from "./steadyState.ts";
 import { applySetup, tenantObject } from "./workload.ts";
+import { costSignalRuns, describeWrites } from "./costLoop.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -61,6 +66,8 @@ const { values: args } = parseArgs({
     "no-costs": { type: "boolean", default: false },
     "cost-tenants": { type: "string", default: "5000" },
     "cost-rows": { type: "string", default: "10000000" },
+    "no-cost-loop": { type: "boolean", default: false },
+    "cost-loop-n": { type: "string", default: "5000" },
   },
 });
 const sizes = (args.sizes ?? "").split(",").map(Number).filter((n) => Number.isInteger(n) && n > 0).sort((a, b) => a - b);
@@ -238,6 +245,18 @@ async function clusterScenarios(report: Report): Promise<void> {
   }
 }
 
+async function costLoopScenarios(report: Report): Promise<void> {
+  const n = Number(args["cost-loop-n"]);
+  await withCluster(async (cluster) => {
+    await settle(cluster);
+    const scenario = "cost loop: landlord costs --record (list, allocate, signals by server-side apply, CostReport)";
+    for (const figure of await costSignalRuns(cluster, n, log)) {
+      report.record({ scenario, n, figure: `${figure.label}: time`, value: round(figure.ms / 1000, 2), unit: "s" });
+      report.record({ scenario, n, figure: `${figure.label}: API writes`, value: figure.totalWrites, unit: "", note: describeWrites(figure) });
+    }
+  });
+}
+
 function summarizeProfiles(): string {
   if (!profileDir) return "";
   const out: string[] = [];
@@ -260,6 +279,7 @@ async function main(): Promise<void> {
   const report = new Report(describeMachine());
   if (!args["no-pure"]) pureScenarios(report);
   if (!args["no-costs"]) await costScenarios(report, { tenants: Number(args["cost-tenants"]), rows: Number(args["cost-rows"]), log });
+  if (!args["no-cluster"] && !args["no-cost-loop"]) await costLoopScenarios(report);
   if (!args["no-cluster"]) await clusterScenarios(report);
   const elapsed = performance.now() - started;
   process.stdout.write(`\n${report.table(startedAt, elapsed)}\n`);

@@ -149,6 +149,8 @@ describe("landlord audit, history and explain", () => {
         namespace: `${POOL}-1`,
         phase: "Active",
         revenue: 26000,
+        cost: null,
+        margin: null,
         recommendation: "namespace",
         lastMove: "2026-02-01T00:00:00Z",
         lastMoveBy: "alice@example.com",
@@ -166,18 +168,18 @@ describe("landlord audit, history and explain", () => {
     const table = await landlord(withCluster(["audit", "--pool", POOL]));
     expect(table.code).toBe(0);
     const [header, ...lines] = table.stdout.trimEnd().split("\n");
-    expect(header?.split(/\s+/)).toEqual(["TENANT", "TIER", "TARGET", "POOL", "NAMESPACE", "PHASE", "REVENUE", "RECOMMENDATION", "LAST-MOVE", "BY", "REASON", "TAGS", "READY"]);
+    expect(header?.split(/\s+/)).toEqual(["TENANT", "TIER", "TARGET", "POOL", "NAMESPACE", "PHASE", "REVENUE", "COST", "MARGIN", "RECOMMENDATION", "LAST-MOVE", "BY", "REASON", "TAGS", "READY"]);
     expect(lines.map((l) => l.split(/\s+/)[0])).toEqual([TENANT, OTHER]);
 
     const csv = await landlord(withCluster(["audit", "-o", "csv", "--pool", POOL]));
     expect(csv.code).toBe(0);
     const records = csv.stdout.trimEnd().split("\n").map((line) => line.split(","));
-    expect(records[0]).toEqual(["TENANT", "TIER", "TARGET", "POOL", "NAMESPACE", "PHASE", "REVENUE", "RECOMMENDATION", "LAST-MOVE", "BY", "REASON", "TAGS", "READY"]);
-    expect(records.slice(1).map((r) => [r[0], r[6], r[9], r[11]])).toEqual([
+    expect(records[0]).toEqual(["TENANT", "TIER", "TARGET", "POOL", "NAMESPACE", "PHASE", "REVENUE", "COST", "MARGIN", "RECOMMENDATION", "LAST-MOVE", "BY", "REASON", "TAGS", "READY"]);
+    expect(records.slice(1).map((r) => [r[0], r[6], r[11], r[13]])).toEqual([
       [TENANT, "26000", "alice@example.com", "compliant"],
       [OTHER, "100", "", "drift"],
     ]);
-    expect(records.every((r) => r.length === 13)).toBe(true);
+    expect(records.every((r) => r.length === 15)).toBe(true);
   });
 
   it("history lists the tenant's decisions in order", async () => {

@@ -20,6 +20,7 @@ describe("the Landlord CRDs on a real API server", () => {
     ]);
     const byName = new Map(crds.items.map((crd) => [crd.metadata.name, crd.spec.names]));
     expect([...byName.keys()].sort()).toEqual([
+      "costreports.landlord.dev",
       "placementdecisions.landlord.dev",
       "placementpolicies.landlord.dev",
       "tenantplacements.landlord.dev",
@@ -27,6 +28,7 @@ describe("the Landlord CRDs on a real API server", () => {
     ]);
     for (const names of byName.values()) expect(names.categories).toContain("landlord");
     expect(byName.get("tenantplacements.landlord.dev")?.shortNames).toContain("tp");
+    expect(byName.get("costreports.landlord.dev")?.shortNames).toContain("crep");
     await k(["get", "landlord"]);
   });
 

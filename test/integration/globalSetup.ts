@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
@@ -12,6 +12,7 @@ import { installCrds, kubectl, type KubectlTarget } from "../../operator/src/loc
 import { crdsDir, projectRoot } from "../../operator/src/local/paths.ts";
 import { TEST_ADMISSION } from "./admissionValues.ts";
 import type { ClusterInfo, OperatorIdentity } from "./cluster.ts";
+import { writeTokenKubeconfig } from "./tokenKubeconfig.ts";
 
 /**
  * The chart's release the operator's identity comes from: its ServiceAccount, RBAC and admission
@@ -92,23 +93,9 @@ async function installOperatorIdentity(options: { helm: string; admin: KubectlTa
   // Long enough for the slowest run; a bound token that outlives the run is useless once the
   // control plane (and its signing key) is gone.
   const token = (await kubectl(admin, ["create", "token", serviceAccount, "-n", namespace, "--duration=12h"])).trim();
-  const adminConfig = parseYaml(readFileSync(admin.kubeconfig, "utf8")) as { clusters: { cluster: Record<string, string> }[] };
-  const server = adminConfig.clusters[0]?.cluster;
-  if (!server) throw new Error(`${admin.kubeconfig} has no cluster entry`);
   const kubeconfig = join(dir, "operator-kubeconfig");
   const user = `system:serviceaccount:${namespace}:${serviceAccount}`;
-  writeFileSync(
-    kubeconfig,
-    stringifyYaml({
-      apiVersion: "v1",
-      kind: "Config",
-      clusters: [{ name: "landlord", cluster: { server: server.server, "certificate-authority-data": server["certificate-authority-data"] } }],
-      users: [{ name: serviceAccount, user: { token } }],
-      contexts: [{ name: serviceAccount, context: { cluster: "landlord", user: serviceAccount, namespace } }],
-      "current-context": serviceAccount,
-    }),
-    { mode: 0o600 },
-  );
+  writeTokenKubeconfig(kubeconfig, { adminKubeconfig: admin.kubeconfig, name: serviceAccount, token, namespace });
   // The token must authenticate as the ServiceAccount, not fall back to anything else.
   const whoami = (await kubectl({ kubectl: admin.kubectl, kubeconfig }, ["auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"])).trim();
   if (whoami !== user) throw new Error(`the operator's kubeconfig authenticates as ${JSON.stringify(whoami)}, expected ${user}`);

@@ -176,7 +176,7 @@ describe("the Helm chart", () => {
       // The CRDs come from crds/ (helm installs them first and never deletes them).
       const text = await helmOk(["template", "landlord", chart, "--include-crds"]);
       const crds = parseAllDocuments(text).map((d) => d.toJSON() as Manifest).filter((m) => m?.kind === "CustomResourceDefinition");
-      expect(crds.map((c) => c.metadata.name).sort()).toEqual(["placementdecisions.landlord.dev", "placementpolicies.landlord.dev", "tenantplacements.landlord.dev", "tenantpools.landlord.dev"]);
+      expect(crds.map((c) => c.metadata.name).sort()).toEqual(["costreports.landlord.dev", "placementdecisions.landlord.dev", "placementpolicies.landlord.dev", "tenantplacements.landlord.dev", "tenantpools.landlord.dev"]);
     });
 
     it("runs two hardened replicas with leader election, probes and a writable /tmp", () => {
@@ -326,6 +326,89 @@ describe("the Helm chart", () => {
     });
   });
 
+  describe("with the scheduled cost run (costs.enabled)", () => {
+    const COSTS = {
+      costs: {
+        enabled: true,
+        schedule: "30 5 2 * *",
+        timeZone: "Europe/Paris",
+        bill: "s3://acme-billing/cur/",
+        openCostUrl: "http://opencost.opencost:9003",
+        poolCosts: { standard: "12000", eu: "3000.50" },
+        period: "2026-11",
+        writeRate: 20,
+        extraArgs: ["--basis=amortized"],
+        serviceAccount: { annotations: { "eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/landlord-costs" } },
+      },
+    };
+    let manifests: Manifest[];
+    beforeAll(async () => {
+      manifests = await render(["-f", valuesFile("costs", COSTS)]);
+    });
+
+    it("passes helm lint --strict", async () => {
+      const result = await helm(["lint", "--strict", chart, "-f", valuesFile("costs-lint", COSTS)]);
+      expect(result.code, result.stdout + result.stderr).toBe(0);
+    });
+
+    it("adds a CronJob running landlord costs --record as a ServiceAccount of its own, annotated for IRSA", () => {
+      const cron = one(manifests, "CronJob", "landlord-costs");
+      expect(cron.spec).toMatchObject({ schedule: "30 5 2 * *", timeZone: "Europe/Paris", concurrencyPolicy: "Forbid" });
+      const pod = cron.spec.jobTemplate.spec.template.spec;
+      expect(pod.serviceAccountName).toBe("landlord-costs");
+      expect(pod.restartPolicy).toBe("Never");
+      expect(pod.containers[0].args).toEqual([
+        "costs",
+        "--record",
+        "--bill=s3://acme-billing/cur/",
+        "--pool-cost=eu=3000.50",
+        "--pool-cost=standard=12000",
+        "--opencost-url=http://opencost.opencost:9003",
+        "--period=2026-11",
+        "--cost-signal=monthlyCostUSD",
+        "--share-signal=costShare",
+        "--margin-signal=marginUSD",
+        "--revenue-signal=monthlyRevenueUSD",
+        "--write-rate=20",
+        "--output=json",
+        "--basis=amortized",
+      ]);
+      expect(pod.securityContext).toMatchObject({ runAsNonRoot: true });
+      expect(pod.containers[0].securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
+      expect(one(manifests, "ServiceAccount", "landlord-costs").metadata.annotations).toEqual({ "eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/landlord-costs" });
+    });
+
+    it("makes the cost run's ServiceAccount a reporter of exactly the signals it writes, in the admission policy", async () => {
+      const unreportable = (list: Manifest[]): string => {
+        const policy = list.find((m) => m.kind === "ValidatingAdmissionPolicy" && m.metadata.name === "landlord-tenant-writes") as unknown as { spec: { variables: { name: string; expression: string }[] } } | undefined;
+        const expression = policy?.spec.variables.find((v) => v.name === "unreportable")?.expression;
+        if (!expression) throw new Error("the chart rendered no unreportable variable in landlord-tenant-writes");
+        return expression;
+      };
+      expect(unreportable(manifests)).toMatch(/\(s in \["monthlyCostUSD","costShare","marginUSD"\] &&\s+request\.userInfo\.username == "system:serviceaccount:landlord-system:landlord-costs"\) \|\|/);
+      // Without the cost run, no reporter of it.
+      expect(unreportable(await render([]))).not.toContain("landlord-costs");
+    });
+
+    it("grants the cost run exactly what --record needs, bound to its ServiceAccount only", () => {
+      expect(one(manifests, "ClusterRole", "landlord-costs").rules).toEqual([
+        { apiGroups: ["landlord.dev"], resources: ["tenantplacements"], verbs: ["get", "list", "patch"] },
+        { apiGroups: ["landlord.dev"], resources: ["tenantpools"], verbs: ["list"] },
+        { apiGroups: ["landlord.dev"], resources: ["costreports"], verbs: ["get", "create"] },
+      ]);
+      expect(one(manifests, "ClusterRoleBinding", "landlord-costs").subjects).toEqual([{ kind: "ServiceAccount", name: "landlord-costs", namespace: "landlord-system" }]);
+      // The operator's own grants are unchanged by it.
+      expect(one(manifests, "ClusterRole", "landlord").rules).toEqual(CLUSTER_RULES);
+    });
+
+    it("passes only the flags that are set", async () => {
+      const minimal = await render(["--set", "costs.enabled=true", "--set", "costs.poolCosts.standard=12000"]);
+      const args = one(minimal, "CronJob").spec.jobTemplate.spec.template.spec.containers[0].args as string[];
+      expect(args.filter((a) => /^--(bill|opencost-url|period)=/.test(a))).toEqual([]);
+      expect(args).toContain("--pool-cost=standard=12000");
+    });
+  });
+
   describe("refuses bad values with a message naming the value and what is allowed", () => {
     const cases: Array<[string, string[], RegExp]> = [
       ["an unknown provisioner", ["--set", "operator.provisioner=aws"], /at '\/operator\/provisioner': value must be one of 'plan', 'pulumi'/],
@@ -346,6 +429,10 @@ describe("the Helm chart", () => {
       ["a reporter ServiceAccount without its namespace", ["--set-json", 'admission.reporters=[{"signals":["monthlyRevenueUSD"],"serviceAccounts":["billing"]}]'], /at '\/admission\/reporters\/0\/serviceAccounts\/0': 'billing' does not match pattern/],
       ["a group name that would break out of a CEL string", ["--set-json", `admission.approverGroups=["x', 'y"]`], /at '\/admission\/approverGroups\/0': .* does not match pattern/],
       ["a rule duration Prometheus would refuse", ["--set", "metrics.prometheusRule.stuckMoveFor=1.5h"], /at '\/metrics\/prometheusRule\/stuckMoveFor': '1\.5h' does not match pattern/],
+      ["a cost run with nothing to charge", ["--set", "costs.enabled=true"], /costs\.enabled is true but there is nothing to charge: set costs\.bill/],
+      ["a pool cost that is not an amount", ["--set", "costs.poolCosts.standard=lots"], /at '\/costs\/poolCosts\/standard'/],
+      ["a cost signal name that is not one", ["--set", "costs.signals.cost=monthly cost"], /at '\/costs\/signals\/cost': 'monthly cost' does not match pattern/],
+      ["an OpenCost URL without a scheme", ["--set", "costs.openCostUrl=opencost:9003"], /at '\/costs\/openCostUrl': 'opencost:9003' does not match pattern/],
     ];
     it.each(cases)("%s", async (_what, args, message) => {
       const result = await helm(["template", "landlord", chart, ...args]);

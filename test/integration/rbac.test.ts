@@ -1,8 +1,9 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { KubectlError } from "../../operator/src/local/kubectl.ts";
+import { kubectl, KubectlError } from "../../operator/src/local/kubectl.ts";
 import { cluster, eventually, k, kAsOperator, kAsOperatorFails, kJson } from "./cluster.ts";
+import { costsIdentity, type CostsIdentity } from "./costsIdentity.ts";
 import { startOperatorProcess, type OperatorProcess } from "./operatorProcess.ts";
 
 /**
@@ -298,6 +299,69 @@ describe("the chart's ServiceAccount", () => {
       await eventually(async () => (/may not include the Landlord operator itself/.test(operator.logs()) ? true : undefined), { what: "the operator to be refused the binding", timeoutMs: 30_000 });
       expect(await k(["get", "rolebindings", "-n", `tenant-${selfish}`, "-o", "name"])).toBe("");
     });
+  });
+});
+
+describe("the scheduled cost run's ServiceAccount (costs.enabled), with the CronJob's own token", () => {
+  let identity: CostsIdentity;
+  beforeAll(async () => {
+    identity = await costsIdentity();
+  });
+  const asCosts = async (args: string[]): Promise<boolean> => {
+    try {
+      return (await kubectl({ kubectl: cluster().kubectl, kubeconfig: identity.kubeconfig }, ["auth", "can-i", ...args])).trim() === "yes";
+    } catch (error) {
+      if (error instanceof KubectlError && error.stdout.trim() === "no") return false;
+      throw error;
+    }
+  };
+
+  it("is the ServiceAccount the CronJob runs as, and the token authenticates as it", async () => {
+    expect(identity.cronJob.spec.jobTemplate.spec.template.spec.serviceAccountName).toBe(identity.serviceAccount);
+    expect(identity.cronJob.spec.jobTemplate.spec.template.spec.containers[0]?.args.slice(0, 2)).toEqual(["costs", "--record"]);
+    const whoami = await kubectl({ kubectl: cluster().kubectl, kubeconfig: identity.kubeconfig }, ["auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"]);
+    expect(whoami.trim()).toBe(identity.user);
+  });
+
+  it.each([
+    ["list tenants", ["list", "tenantplacements.landlord.dev"]],
+    ["read a tenant", ["get", "tenantplacements.landlord.dev"]],
+    ["list the pools (how their cost is split)", ["list", "tenantpools.landlord.dev"]],
+    ["apply the cost signals", ["patch", "tenantplacements.landlord.dev"]],
+    ["look for a report of the same run", ["get", "costreports.landlord.dev"]],
+    ["create the CostReport", ["create", "costreports.landlord.dev"]],
+    ["ask who it is", ["create", "selfsubjectreviews.authentication.k8s.io"]],
+  ])("may %s", async (_what, args) => {
+    expect(await asCosts(args)).toBe(true);
+  });
+
+  it.each([
+    ["change a CostReport", ["patch", "costreports.landlord.dev"]],
+    ["update a CostReport", ["update", "costreports.landlord.dev"]],
+    ["delete a CostReport", ["delete", "costreports.landlord.dev"]],
+    ["list CostReports", ["list", "costreports.landlord.dev"]],
+    ["create a tenant", ["create", "tenantplacements.landlord.dev"]],
+    ["delete a tenant", ["delete", "tenantplacements.landlord.dev"]],
+    ["update a tenant (replace it whole)", ["update", "tenantplacements.landlord.dev"]],
+    ["write a tenant's status", ["patch", "tenantplacements.landlord.dev", "--subresource=status"]],
+    ["watch tenants", ["watch", "tenantplacements.landlord.dev"]],
+    ["write a PlacementDecision", ["create", "placementdecisions.landlord.dev"]],
+    ["change a PlacementPolicy", ["patch", "placementpolicies.landlord.dev"]],
+    ["read Secrets in its namespace", ["get", "secrets", "-n", cluster().operator.namespace]],
+    ["list Secrets anywhere", ["list", "secrets", "--all-namespaces"]],
+    ["create pods", ["create", "pods", "-n", cluster().operator.namespace]],
+    ["touch namespaces", ["create", "namespaces"]],
+    ["anything on anything", ["*", "*"]],
+  ])("may not %s", async (_what, args) => {
+    expect(await asCosts(args)).toBe(false);
+  });
+
+  it("is refused a CostReport edit for real, not only by can-i", async () => {
+    const error = await kubectl({ kubectl: cluster().kubectl, kubeconfig: identity.kubeconfig }, ["delete", "costreport", "any-report"]).then(
+      () => "",
+      (e: unknown) => (e instanceof KubectlError ? e.stderr : String(e)),
+    );
+    expect(error).toMatch(/forbidden/i);
   });
 });
 

@@ -77,3 +77,12 @@ wrong and how to fix it. Included by deployment.yaml, so `helm template` and `he
 {{- fail (printf "metrics.port and health.port are both %v: the metrics and health servers need a port each. Change one of them" .Values.metrics.port) }}
 {{- end }}
 {{- end -}}
+
+{{/* The ServiceAccount of the scheduled cost run (costs.enabled). */}}
+{{- define "landlord.costsServiceAccountName" -}}
+{{- if .Values.costs.serviceAccount.create -}}
+{{- default (printf "%s-costs" (include "landlord.fullname" .) | trunc 63 | trimSuffix "-") .Values.costs.serviceAccount.name -}}
+{{- else -}}
+{{- required "costs.serviceAccount.name is required when costs.serviceAccount.create is false: name the existing ServiceAccount the cost run uses" .Values.costs.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}

@@ -3,15 +3,18 @@ import { conditionOf, connect, KUBECONFIG_FLAG, listAll, newestMove, type Decisi
 import { UsageError } from "./errors.ts";
 import { parseFlags } from "./main.ts";
 import { parseOutputFormat, render, type Column } from "./output.ts";
+import { costFigures, lastCostReport, reportLine } from "../costs/run/lastReport.ts";
 
 export const AUDIT_HELP = `Usage: landlord audit [-o table|json|yaml|csv] [--tier TIER] [--pool POOL] [--kubeconfig PATH]
        landlord audit verify [--tenant T] [--file EXPORT.jsonl]
        landlord audit export [--since DATE] [--tenant T] [-o jsonl] | --verify EXPORT.jsonl
 
 One row per TenantPlacement, sorted by tenant: where it is served (tier, target of a move in
-progress, pool, namespace, phase), its monthly revenue signal, the policy's recommendation, when it
-last moved (newest PlacementDecision with a from) and who moved it and why (the authenticated user
-of the approval or spec.tier change, and their reason), whether its cost tags are compliant, and Ready.
+progress, pool, namespace, phase), its monthly revenue signal, its monthly cost and margin (the
+signals landlord costs --record writes), the policy's recommendation, when it last moved (newest
+PlacementDecision with a from) and who moved it and why (the authenticated user of the approval or
+spec.tier change, and their reason), whether its cost tags are compliant, and Ready. With the
+table, the newest CostReport is named on stderr.
 
 verify walks every tenant's hash chain of PlacementDecisions (each links the digest of the one
 before it; the TenantPlacement's status.decisionHead holds the newest) and prints each decision
@@ -44,6 +47,8 @@ export interface AuditRow {
   namespace: string | undefined;
   phase: string | undefined;
   revenue: number | undefined;
+  cost: number | undefined;
+  margin: number | undefined;
   recommendation: string | undefined;
   lastMove: string | undefined;
   lastMoveBy: string | undefined;
@@ -60,6 +65,8 @@ export const AUDIT_COLUMNS: readonly Column<AuditRow>[] = [
   { header: "NAMESPACE", key: "namespace", value: (r) => r.namespace },
   { header: "PHASE", key: "phase", value: (r) => r.phase },
   { header: "REVENUE", key: "revenue", value: (r) => r.revenue },
+  { header: "COST", key: "cost", value: (r) => r.cost },
+  { header: "MARGIN", key: "margin", value: (r) => r.margin },
   { header: "RECOMMENDATION", key: "recommendation", value: (r) => r.recommendation },
   { header: "LAST-MOVE", key: "lastMove", value: (r) => r.lastMove },
   { header: "BY", key: "lastMoveBy", value: (r) => r.lastMoveBy },
@@ -104,6 +111,8 @@ export function auditRows(
         namespace: status.namespace,
         phase: status.phase,
         revenue: typeof revenue === "number" ? revenue : undefined,
+        cost: costFigures(t.spec?.reportedSignals).cost,
+        margin: costFigures(t.spec?.reportedSignals).margin,
         recommendation: status.recommendation?.tier,
         lastMove: move?.spec?.requestedAt,
         lastMoveBy: move?.spec?.actor,
@@ -139,13 +148,16 @@ export async function auditCommand(args: string[]): Promise<number> {
     throw new UsageError(`--tier must be one of ${TIERS.join(", ")}, got "${values.tier}"`);
   }
   const connection = connect(values.kubeconfig);
-  const [tenants, decisions] = await Promise.all([
+  const [tenants, decisions, report] = await Promise.all([
     listAll<TenantObject>(connection, "TenantPlacement"),
     listAll<DecisionObject>(connection, "PlacementDecision"),
+    lastCostReport(connection),
   ]);
   const filter = { ...(values.tier !== undefined ? { tier: values.tier } : {}), ...(values.pool !== undefined ? { pool: values.pool } : {}) };
   const rows = auditRows(tenants, decisions, filter);
   process.stdout.write(render(rows, AUDIT_COLUMNS, format));
   if (rows.length === 0 && format === "table") process.stderr.write("no TenantPlacements match\n");
+  // Beside the table only: json, yaml and csv stay what a script parses, with nothing else said.
+  if (format === "table") process.stderr.write(`Last CostReport: ${reportLine(report)}\n`);
   return 0;
 }

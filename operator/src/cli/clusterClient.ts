@@ -7,6 +7,8 @@ const REQUEST_TIMEOUT_MS = 15_000;
 
 export interface ClusterConnection {
   resources: Resources;
+  /** The JSON client under resources, for the few requests that are not one of Landlord's kinds. */
+  client: KubeClient;
   /** The API server URL, for messages. */
   server: string;
 }
@@ -77,7 +79,8 @@ export function connect(kubeconfigPath?: string): ClusterConnection {
   } catch (error) {
     throw unreachable(server, error);
   }
-  return { resources: createResources(cliClient(client, server)), server };
+  const wrapped = cliClient(client, server);
+  return { resources: createResources(wrapped), client: wrapped, server };
 }
 
 /** Lists every object of a Landlord kind; a 404 means the CRDs are not installed, said plainly. */

@@ -9,6 +9,8 @@ import { COST_BASES, UNITS_PER_CENT, type BillGroup, type CostBasis, type InputS
 import { fetchOpenCost, periodWindow } from "../costs/opencost.ts";
 import { BillError, readBill, resolveLocal, type BillRead } from "../costs/reader.ts";
 import { buildReport, DEFAULT_REVENUE_SIGNAL, reportJson, type CostReport, type ReportLine } from "../costs/report.ts";
+import { costRunFromReport } from "../costs/run/costRun.ts";
+import { checkCostLoopFlags, COST_LOOP_FLAGS, COST_LOOP_HELP, costLoop, signalNames, wantsCostLoop } from "../costs/run/command.ts";
 import { downloadS3Prefix } from "../costs/s3.ts";
 import { connect, KUBECONFIG_FLAG, listAll } from "./clusterClient.ts";
 import { UsageError } from "./errors.ts";
@@ -59,9 +61,11 @@ Options:
   --kubeconfig PATH        cluster to read (default: KUBECONFIG, else in-cluster)
   -o, --output FORMAT      table (default), csv (the lines), json or yaml (the whole report)
 
+${COST_LOOP_HELP}
 Examples:
   npx landlord costs --bill s3://billing/cur2/data/BILLING_PERIOD=2026-11/ --basis amortized
   npx landlord costs --bill examples/costs/cur2-2026-11.csv --period 2026-11 --account hooli=210987654321 -o json
+  npx landlord costs --bill examples/costs/cur2-2026-11.csv --period 2026-11 --record --html report.html
 `;
 
 /**
@@ -198,7 +202,7 @@ export function renderCosts(report: CostReport, format: OutputFormat): string {
   return `${table}\n${summary.join("\n")}\n`;
 }
 
-function poolCostFlags(values: readonly string[] | undefined): Record<string, bigint> {
+export function poolCostFlags(values: readonly string[] | undefined): Record<string, bigint> {
   const poolCosts: Record<string, bigint> = {};
   for (const [pool, amount] of pairs("--pool-cost", values)) {
     let cents: number;
@@ -235,7 +239,7 @@ async function readOneBill(spec: string, basis: CostBasis, period: string | unde
 }
 
 /** TenantPools from -f files (the same files the tenants come from). */
-function poolsFromFiles(files: readonly string[]): CostPoolObject[] {
+export function poolsFromFiles(files: readonly string[]): CostPoolObject[] {
   const pools: CostPoolObject[] = [];
   const take = (value: unknown): void => {
     if (!value || typeof value !== "object") return;
@@ -342,6 +346,7 @@ export async function costsCommand(args: string[]): Promise<number> {
     account: { type: "string", multiple: true },
     output: { type: "string", short: "o" },
     ...KUBECONFIG_FLAG,
+    ...COST_LOOP_FLAGS,
   });
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   const format = parseOutputFormat(values.output);
@@ -366,6 +371,7 @@ export async function costsCommand(args: string[]): Promise<number> {
   for (const [tenant, account] of options.accounts) {
     if (!AWS_ACCOUNT_ID.test(account)) throw new UsageError(`--account ${tenant}: expected a 12-digit AWS account id, got "${account}"`);
   }
+  checkCostLoopFlags(values, files.length > 0);
   if (options.bills.length === 0 && !options.opencost && Object.keys(options.poolCosts).length === 0) {
     throw new UsageError("nothing to allocate: give --bill EXPORT (CUR 2.0 or FOCUS), --opencost URL and/or --pool-cost POOL=AMOUNT");
   }
@@ -381,14 +387,15 @@ export async function costsCommand(args: string[]): Promise<number> {
   let placements: CostPlacement[];
   let pools: CostPoolObject[];
   let from: string;
+  let connection: ReturnType<typeof connect> | undefined;
   if (files.length > 0) {
     placements = readManifestFiles(files).tenants.map((t) => t.object);
     pools = poolsFromFiles(files);
     from = files.join(", ");
     if (placements.length === 0) throw new UsageError(`no TenantPlacement in ${from}`);
   } else {
-    const connection = connect(values.kubeconfig);
-    placements = await listAll<CostPlacement>(connection, "TenantPlacement");
+    connection = connect(values.kubeconfig);
+    placements = await listAll<CostPlacement>(connection, "TenantPlacement", values.selector);
     pools = await listAll<CostPoolObject>(connection, "TenantPool");
     from = `the cluster at ${connection.server}`;
     // Not a usage error: the command was right, the cluster has nothing to charge.
@@ -409,5 +416,10 @@ export async function costsCommand(args: string[]): Promise<number> {
     throw error;
   }
   process.stdout.write(renderCosts(report, format));
+  if (wantsCostLoop(values)) {
+    const names = signalNames(values);
+    const costRun = () => costRunFromReport(report, { now: Date.now(), tenants: placements.map(costTenant), from: files.length > 0 ? from : "the cluster", written: [names.cost, names.share, names.margin] });
+    for (const line of await costLoop({ values, tenants: placements, costRun, connection })) process.stderr.write(`${line}\n`);
+  }
   return 0;
 }

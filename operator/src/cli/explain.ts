@@ -7,12 +7,14 @@ import { UsageError } from "./errors.ts";
 import { sortDecisions } from "./history.ts";
 import { parseFlags } from "./main.ts";
 import { stringify } from "yaml";
+import { costFigures, lastCostReport, reportLine, type CostFigures, type ReportSummary } from "../costs/run/lastReport.ts";
 
 export const EXPLAIN_HELP = `Usage: landlord explain <tenant> [-o text|json|yaml] [--kubeconfig PATH]
 
 Why the tenant is where it is, and what would move it next: where it is served, its spec.tier
 (mode, pinned, floor, ceiling), every rule of its PlacementPolicy with each signal value against
-its threshold (✓ holds, ✗ does not, ? unknown), the stabilization timer of the current
+its threshold (✓ holds, ✗ does not, ? unknown), its cost signals and the newest CostReport, the
+stabilization timer of the current
 recommendation, the cooldown since the last move, approvals, and a final "Next:" line.
 
 Options:
@@ -65,6 +67,8 @@ export interface Explanation {
   };
   signals: Record<string, number>;
   signalsObservedAt?: string;
+  /** The cost signals landlord costs --record wrote, and the newest CostReport. */
+  cost?: CostFigures & { report?: ReportSummary };
   rules: RuleExplanation[];
   recommendation?: { tier: string; reason?: string; since?: string; window?: string; stableAt?: string };
   cooldown?: { lastMove: string; movedAt: string; until?: string; running: boolean };
@@ -81,6 +85,8 @@ export interface ExplainInput {
   policy: PolicyObject | undefined;
   decisions: readonly DecisionObject[];
   now: number;
+  /** The newest CostReport in the cluster, if any. */
+  costReport?: ReportSummary | undefined;
 }
 
 /** RFC 3339 to the second (2026-11-24T10:00:00Z), as people read it. */
@@ -202,6 +208,9 @@ export function buildExplanation(input: ExplainInput): Explanation {
     approval: { needed: false, ...(annotation !== undefined ? { annotation } : {}) },
     next: "",
   };
+
+  const cost = costFigures(spec.reportedSignals);
+  if (Object.keys(cost).length > 0) explanation.cost = { ...cost, ...(input.costReport ? { report: input.costReport } : {}) };
 
   const promoting = conditionOf(tenant, "Promoting");
   if (promoting) {
@@ -367,6 +376,14 @@ export function formatExplanation(e: Explanation): string {
       for (const c of rule.conditions) lines.push(`      ${MARK[c.holds]} ${conditionText(c, true)}`);
     }
   }
+  if (e.cost) {
+    const figures = [
+      e.cost.cost !== undefined ? `monthlyCostUSD ${formatNumber(e.cost.cost)}` : undefined,
+      e.cost.margin !== undefined ? `marginUSD ${formatNumber(e.cost.margin)}` : undefined,
+      e.cost.share !== undefined ? `costShare ${formatNumber(e.cost.share)}` : undefined,
+    ].filter(Boolean);
+    lines.push(`Cost:      ${figures.join(", ")} (CostReport ${reportLine(e.cost.report)})`);
+  }
   const r = e.recommendation;
   lines.push(
     r
@@ -408,11 +425,12 @@ export async function explainCommand(args: string[]): Promise<number> {
     process.stderr.write(`landlord explain: no TenantPlacement named ${name}\n`);
     return 1;
   }
-  const [policy, decisions] = await Promise.all([
+  const [policy, decisions, costReport] = await Promise.all([
     connection.resources.get<PolicyObject>("PlacementPolicy", tenant.spec?.policyRef ?? "default"),
     listAll<DecisionObject>(connection, "PlacementDecision", `${TENANT_LABEL}=${name}`),
+    lastCostReport(connection),
   ]);
-  const explanation = buildExplanation({ tenant, policy, decisions: sortDecisions(decisions), now: Date.now() });
+  const explanation = buildExplanation({ tenant, policy, decisions: sortDecisions(decisions), now: Date.now(), costReport });
   if (format === "json") process.stdout.write(`${JSON.stringify(explanation, null, 2)}\n`);
   else if (format === "yaml") process.stdout.write(stringify(explanation));
   else process.stdout.write(formatExplanation(explanation));

@@ -11,13 +11,15 @@ import {
 } from "../api/v1alpha1/index.ts";
 import { APPROVE_ANNOTATION } from "../controller/labels.ts";
 import { parseCsv } from "../costs/csv.ts";
+import { planCostSignals } from "../costs/run/planSignals.ts";
+import { DEFAULT_SIGNAL_NAMES } from "../costs/run/signals.ts";
 import { evaluate, type EngineResult, type SignalReading } from "../policy/engine.ts";
 import { UsageError } from "./errors.ts";
 import { parseFlags } from "./main.ts";
 import { parseOutputFormat, render, type Column } from "./output.ts";
 
 export const PLAN_HELP = `Usage: landlord plan -f tenants.yaml [-f more.yaml] [--policy policy.yaml] [--signals signals.csv]
-                     [--now RFC3339] [-o table|json|yaml|csv]
+                     [--bill EXPORT [--period YYYY-MM]] [--pool-cost POOL=USD ...] [--now RFC3339] [-o table|json|yaml|csv]
 
 Offline, no cluster: what the PlacementPolicy would do with each TenantPlacement if its thresholds
 had held long enough (stabilization and cooldown are taken as passed; approvals are still
@@ -31,6 +33,13 @@ Options:
   --signals FILE      CSV with header tenant,signal,value[,observedAt]. Its values override
                       spec.reportedSignals; prometheus and kubernetes signals come only from it.
                       observedAt (RFC 3339) defaults to --now. Missing signals are unknown.
+  --bill EXPORT       a bill as landlord costs reads it (CUR 2.0, FOCUS or the legacy CSV; a file,
+                      directory, glob or s3:// prefix; repeatable): each tenant's monthlyCostUSD,
+                      costShare and marginUSD are computed from it (and --pool-cost) as
+                      landlord costs --record would write them; a tenant not placed yet is costed
+                      at its floor (or pinned tier). They override spec.reportedSignals.
+  --pool-cost POOL=USD  monthly cost of a pool, with --bill. Repeatable.
+  --period YYYY-MM    the billing month of --bill, when the export holds more than one
   --now RFC3339       evaluation time (default: now)
   -o FORMAT           table (default), json, yaml or csv
 
@@ -343,6 +352,9 @@ export async function planCommand(args: string[]): Promise<number> {
     signals: { type: "string" },
     now: { type: "string" },
     output: { type: "string", short: "o" },
+    bill: { type: "string", multiple: true },
+    period: { type: "string" },
+    "pool-cost": { type: "string", multiple: true },
   });
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"; tenants are read with -f tenants.yaml`);
   const format = parseOutputFormat(values.output);
@@ -364,6 +376,11 @@ export async function planCommand(args: string[]): Promise<number> {
     if (extra.policies.length === 1) policyOverride = extra.policies[0]?.object;
   }
   const signals = values.signals ? parseSignalsCsv(values.signals, readText(values.signals)) : [];
+  if (values.period !== undefined && !/^\d{4}-(0[1-9]|1[0-2])$/.test(values.period)) throw new UsageError(`--period must be a billing month YYYY-MM, e.g. 2026-11, got "${values.period}"`);
+  if (values.bill !== undefined || values["pool-cost"] !== undefined) {
+    const tenants = manifests.tenants.map((t) => t.object);
+    signals.push(...(await planCostSignals(tenants, { bills: values.bill ?? [], poolCosts: values["pool-cost"], period: values.period, files, names: DEFAULT_SIGNAL_NAMES })));
+  }
   const known = new Set(manifests.tenants.map((t) => t.object.spec.tenantId));
   const strangers = [...new Set(signals.filter((s) => !known.has(s.tenant)).map((s) => s.tenant))];
   if (strangers.length > 0) process.stderr.write(`landlord plan: ${values.signals}: ignoring signals of tenants not in the plan: ${strangers.join(", ")}\n`);

@@ -6,6 +6,7 @@ export const RESOURCES = {
   TenantPool: { apiVersion: "landlord.dev/v1alpha1", plural: "tenantpools", namespaced: false },
   PlacementPolicy: { apiVersion: "landlord.dev/v1alpha1", plural: "placementpolicies", namespaced: false },
   PlacementDecision: { apiVersion: "landlord.dev/v1alpha1", plural: "placementdecisions", namespaced: false },
+  CostReport: { apiVersion: "landlord.dev/v1alpha1", plural: "costreports", namespaced: false },
   Namespace: { apiVersion: "v1", plural: "namespaces", namespaced: false },
   ResourceQuota: { apiVersion: "v1", plural: "resourcequotas", namespaced: true },
   LimitRange: { apiVersion: "v1", plural: "limitranges", namespaced: true },

@@ -65,6 +65,10 @@ export interface CompiledPolicy {
   readonly manualDemotion: boolean;
   /** Infinity when the policy sets no maxSignalAge. */
   readonly maxSignalAgeMs: number;
+  /** The maximum age of signalNames[i]: its own maxAge, else maxSignalAgeMs. */
+  readonly maxAgeMs: Float64Array;
+  /** The maximum age of each signal as written in the policy ("840h" or maxSignalAge's text), for messages. */
+  readonly maxAgeText: ReadonlyMap<string, string>;
   /** Every signal the policy declares or a rule references, for the result's `signals`. */
   readonly signalNames: readonly string[];
   /** Signals compared with share: true, the name their fraction is shown under, and the index of the signal in signalNames. */
@@ -131,6 +135,17 @@ export function compileRules(spec: PlacementPolicySpec): CompiledPolicy {
   const promoteAfterMs = durationMs(stabilization?.promoteAfter, "stabilization.promoteAfter");
   const demoteAfterMs = durationMs(stabilization?.demoteAfter, "stabilization.demoteAfter");
   const cooldownMs = durationMs(stabilization?.cooldown, "stabilization.cooldown");
+  const maxSignalAgeMs = maxAge === undefined ? Infinity : durationMs(maxAge, "maxSignalAge");
+  const maxAgeText = new Map<string, string>();
+  const maxAgeMs = Float64Array.from(names, (name) => {
+    const own = (spec.signals ?? []).find((s) => s.name === name)?.maxAge;
+    if (own === undefined) {
+      if (maxAge !== undefined) maxAgeText.set(name, `maxSignalAge ${maxAge}`);
+      return maxSignalAgeMs;
+    }
+    maxAgeText.set(name, `its maxAge ${own}`);
+    return durationMs(own, `signals[${name}].maxAge`);
+  });
   return {
     kind: "CompiledPolicy",
     spec,
@@ -142,7 +157,9 @@ export function compileRules(spec: PlacementPolicySpec): CompiledPolicy {
     windowText: { promoteAfter: formatDuration(promoteAfterMs), demoteAfter: formatDuration(demoteAfterMs), cooldown: formatDuration(cooldownMs) },
     manualPromotion: approval?.promotion === "Manual",
     manualDemotion: (approval?.demotion ?? "Manual") === "Manual",
-    maxSignalAgeMs: maxAge === undefined ? Infinity : durationMs(maxAge, "maxSignalAge"),
+    maxSignalAgeMs,
+    maxAgeMs,
+    maxAgeText,
     signalNames: names,
     shareSignals: shared.map((signal) => ({ signal, label: `${signal}Share`, index: names.indexOf(signal) })),
     values: new Float64Array(names.length + shared.length),
@@ -162,10 +179,10 @@ function usable(reading: SignalReading | undefined, now: number, maxAgeMs: numbe
  * maxSignalAge, each share when the pool total is positive; NaN for everything else.
  */
 export function readValues(policy: CompiledPolicy, input: Readings): void {
-  const { values, signalNames, shareSignals, maxSignalAgeMs } = policy;
+  const { values, signalNames, shareSignals, maxAgeMs } = policy;
   const { now, signals, poolTotals } = input;
   const count = signalNames.length;
-  for (let i = 0; i < count; i++) values[i] = usable(signals[signalNames[i] as string], now, maxSignalAgeMs);
+  for (let i = 0; i < count; i++) values[i] = usable(signals[signalNames[i] as string], now, maxAgeMs[i] as number);
   for (let j = 0; j < shareSignals.length; j++) {
     const share = shareSignals[j] as CompiledPolicy["shareSignals"][number];
     const total = poolTotals?.[share.signal];
@@ -239,11 +256,12 @@ function readingProblem(policy: CompiledPolicy, input: Readings, c: CompiledCond
   if ("problem" in reading) return { signal, problem: reading.problem, message: reading.message };
   if (!Number.isFinite(reading.value)) return { signal, problem: "Unknown", message: `${signal} is ${reading.value}, not a number` };
   const age = input.now - reading.observedAt;
-  if (age > policy.maxSignalAgeMs) {
+  const index = policy.signalNames.indexOf(signal);
+  if (age > (index < 0 ? policy.maxSignalAgeMs : (policy.maxAgeMs[index] as number))) {
     return {
       signal,
       problem: "Stale",
-      message: `${signal} was observed ${formatAge(age)} ago, longer than maxSignalAge ${policy.spec.maxSignalAge ?? ""}; report a fresh value`,
+      message: `${signal} was observed ${formatAge(age)} ago, longer than ${policy.maxAgeText.get(signal) ?? "maxSignalAge"}; report a fresh value`,
     };
   }
   const total = input.poolTotals?.[signal];

@@ -37,16 +37,18 @@ describe("generated CRD schemas", () => {
   });
 
   it("uses the design's short names", () => {
-    expect(CRDS.map((d) => d.shortNames)).toEqual([["tp"], ["tpool"], ["ppol"], ["pdec"]]);
+    expect(CRDS.map((d) => d.shortNames)).toEqual([["tp"], ["tpool"], ["ppol"], ["pdec"], ["crep"]]);
   });
 
-  it("prints tier, target, pool, phase, revenue, readiness and age for tenants", () => {
+  it("prints tier, target, pool, phase, revenue, cost, margin, readiness and age for tenants", () => {
     expect(tenantPlacementCrd.printerColumns.map((c) => [c.name, c.jsonPath])).toEqual([
       ["Tier", ".status.tier"],
       ["Target", ".status.targetTier"],
       ["Pool", ".status.pool"],
       ["Phase", ".status.phase"],
       ["Revenue", ".status.signals.monthlyRevenueUSD"],
+      ["Cost", ".spec.reportedSignals.monthlyCostUSD"],
+      ["Margin", ".spec.reportedSignals.marginUSD"],
       ["Ready", '.status.conditions[?(@.type=="Ready")].status'],
       ["Age", ".metadata.creationTimestamp"],
     ]);

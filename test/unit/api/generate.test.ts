@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { generate, HEADER, OUTPUT_DIRS, renderCrds, REPO_ROOT } from "../../../operator/src/api/generate.ts";
 
 const FILES = [
+  "costreports.landlord.dev.yaml",
   "placementdecisions.landlord.dev.yaml",
   "placementpolicies.landlord.dev.yaml",
   "tenantplacements.landlord.dev.yaml",

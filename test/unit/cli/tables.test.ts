@@ -40,7 +40,7 @@ const tenants: TenantObject[] = [
     signals: { monthlyRevenueUSD: 23500, requestsPerDay: 150000, requestsPerDayShare: 0.0469 },
     conditions: [ready("True"), tags("True")],
   }),
-  tenant("acme", {}, {
+  tenant("acme", { reportedSignals: { monthlyRevenueUSD: 26000, monthlyCostUSD: 2921.74, costShare: 0.0412, marginUSD: 23078.26 } }, {
     phase: "Active",
     tier: "pooled",
     pool: "standard",
@@ -72,11 +72,11 @@ const policy: PolicyObject = {
 describe("table output", () => {
   it("audit", () => {
     expect(render(auditRows(tenants, decisions), AUDIT_COLUMNS, "table")).toMatchInlineSnapshot(`
-      "TENANT     TIER        TARGET     POOL       NAMESPACE         PHASE          REVENUE   RECOMMENDATION   LAST-MOVE              BY       REASON                             TAGS        READY
-      acme       pooled      <none>     standard   pool-standard-1   Active         26000     namespace        <none>                 <none>   <none>                             compliant   True
-      globex     namespace   <none>     standard   tenant-globex     Active         23500     <none>           2026-11-10T08:00:00Z   alice    CHG-7 enterprise contract signed   compliant   True
-      soylent    namespace   database   standard   tenant-soylent    Provisioning   52000     <none>           2026-11-23T11:00:00Z   <none>   <none>                             drift       True
-      vehement   <none>      <none>     <none>     <none>            <none>         <none>    <none>           <none>                 <none>   <none>                             unknown     <none>
+      "TENANT     TIER        TARGET     POOL       NAMESPACE         PHASE          REVENUE   COST      MARGIN     RECOMMENDATION   LAST-MOVE              BY       REASON                             TAGS        READY
+      acme       pooled      <none>     standard   pool-standard-1   Active         26000     2921.74   23078.26   namespace        <none>                 <none>   <none>                             compliant   True
+      globex     namespace   <none>     standard   tenant-globex     Active         23500     <none>    <none>     <none>           2026-11-10T08:00:00Z   alice    CHG-7 enterprise contract signed   compliant   True
+      soylent    namespace   database   standard   tenant-soylent    Provisioning   52000     <none>    <none>     <none>           2026-11-23T11:00:00Z   <none>   <none>                             drift       True
+      vehement   <none>      <none>     <none>     <none>            <none>         <none>    <none>    <none>     <none>           <none>                 <none>   <none>                             unknown     <none>
       "
     `);
   });
@@ -95,7 +95,8 @@ describe("table output", () => {
 
   it("explain", () => {
     const acme = tenants.find((t) => t.metadata.name === "acme") as TenantObject;
-    const explanation = buildExplanation({ tenant: acme, policy, decisions: decisions.filter((d) => d.spec?.tenant === "acme"), now: NOW });
+    const costReport = { name: "costs-2026-11-0a1b2c3d4e5f", period: "2026-11", totalUSD: "12000.00", currency: "USD", actor: "system:serviceaccount:landlord-system:landlord-costs", createdAt: "2026-11-23T06:00:00.000Z" };
+    const explanation = buildExplanation({ tenant: acme, policy, decisions: decisions.filter((d) => d.spec?.tenant === "acme"), now: NOW, costReport });
     expect(formatExplanation(explanation)).toMatchInlineSnapshot(`
       "Tenant acme
       Served:    pooled in namespace pool-standard-1 of pool standard, phase Active
@@ -115,6 +116,7 @@ describe("table output", () => {
         ? tiers[account].promoteWhen (any): unknown
             ✗ monthlyRevenueUSD 26000 >= 250000
             ? hipaa (unknown) >= 1
+      Cost:      monthlyCostUSD 2921.74, marginUSD 23078.26, costShare 0.0412 (CostReport costs-2026-11-0a1b2c3d4e5f: period 2026-11, total 12000.00 USD, recorded 2026-11-23T06:00:00.000Z by system:serviceaccount:landlord-system:landlord-costs)
       Recommendation: namespace (monthlyRevenueUSD 26000 >= 20000) since 2026-11-23T10:00:00Z; promoteAfter 24h → stable at 2026-11-24T10:00:00Z
       Cooldown:  none (it has never moved)
       Decision:  acme-0001 (new) → pooled (Policy) by the policy

@@ -1,3 +1,4 @@
+import { costReportCrd } from "./costReport.ts";
 import { placementDecisionCrd } from "./placementDecision.ts";
 import { placementPolicyCrd } from "./placementPolicy.ts";
 import type { CrdDescriptor } from "./resource.ts";
@@ -65,5 +66,14 @@ export {
   type PlacementDecisionStatus,
 } from "./placementDecision.ts";
 
+export {
+  costReport,
+  costReportSpec,
+  costReportCrd,
+  MAX_REPORT_LINES,
+  type CostReport,
+  type CostReportSpec,
+} from "./costReport.ts";
+
 /** Every kind of the API, in the order the generator writes them. */
-export const CRDS: readonly CrdDescriptor[] = [tenantPlacementCrd, tenantPoolCrd, placementPolicyCrd, placementDecisionCrd];
+export const CRDS: readonly CrdDescriptor[] = [tenantPlacementCrd, tenantPoolCrd, placementPolicyCrd, placementDecisionCrd, costReportCrd];

@@ -53,6 +53,11 @@ export const signalSource = withRules(
 export const signal = z.strictObject({
   name: signalName.describe("Signal name used by tier conditions, e.g. monthlyRevenueUSD."),
   source: signalSource.describe("Where the value comes from: exactly one of reported, prometheus or kubernetes."),
+  maxAge: duration
+    .optional()
+    .describe(
+      "How old a value of this signal may be before it is stale, overriding spec.maxSignalAge, e.g. 840h for a monthly cost figure written once per billing run.",
+    ),
 });
 
 const OPERATORS = ["gte", "gt", "lte", "lt"] as const;

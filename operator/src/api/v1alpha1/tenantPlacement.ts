@@ -289,6 +289,19 @@ export const tenantPlacementCrd: CrdDescriptor = {
       jsonPath: ".status.signals.monthlyRevenueUSD",
       description: "Monthly revenue in USD at the last evaluation.",
     },
+    // Written by landlord costs --record under these default names; empty until a cost run reports them.
+    {
+      name: "Cost",
+      type: "number",
+      jsonPath: ".spec.reportedSignals.monthlyCostUSD",
+      description: "Monthly cost in USD from the last recorded cost run (reported signal monthlyCostUSD).",
+    },
+    {
+      name: "Margin",
+      type: "number",
+      jsonPath: ".spec.reportedSignals.marginUSD",
+      description: "Monthly revenue minus cost in USD from the last recorded cost run (reported signal marginUSD).",
+    },
     {
       name: "Ready",
       type: "string",
