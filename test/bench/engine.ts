@@ -8,6 +8,7 @@ import { performance } from "node:perf_hooks";
 import { TIERS, type Tier } from "../../operator/src/api/v1alpha1/index.ts";
 import { compilePolicy, evaluate, type EngineInput, type SignalReading } from "../../operator/src/policy/engine.ts";
 import { HOUR, NOW, policy } from "../unit/policy/fixtures.ts";
+import { prng } from "../fixtures/prng.ts";
 
 /** The unit tests' DESIGN.md example policy, with the design's windows and a Manual demotion. */
 export const BENCH_POLICY = policy({
@@ -15,20 +16,9 @@ export const BENCH_POLICY = policy({
   approval: { promotion: "Automatic", demotion: "Manual" },
 });
 
-/** A small deterministic generator (mulberry32), so every run evaluates the same tenants. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function benchTenants(n: number, seed = 1): EngineInput[] {
-  const rnd = random(seed);
+  const rnd = prng(seed);
   const policy = compilePolicy(BENCH_POLICY);
   const poolTotals = { requestsPerDay: 2e8, monthlyRevenueUSD: 5e7, cpuCores: 4000 };
   const inputs: EngineInput[] = [];
