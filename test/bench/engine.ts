@@ -16,7 +16,6 @@ export const BENCH_POLICY = policy({
   approval: { promotion: "Automatic", demotion: "Manual" },
 });
 
-
 export function benchTenants(n: number, seed = 1): EngineInput[] {
   const rnd = prng(seed);
   const policy = compilePolicy(BENCH_POLICY);
