@@ -11,16 +11,17 @@ describe("the cost-loop examples", () => {
   const base = readManifestFiles([example("policy-default.yaml")]).policies[0]?.object;
   const withRule = readManifestFiles([example("costs", "policy-with-cost-rule.yaml")]).policies[0]?.object;
 
-  it("the cost-rule policy is the default policy plus three cost signals (maxAge 840h) and one rule", () => {
+  it("the cost-rule policy is the default policy plus three cost signals (maxAge 840h), one rule and its demotion guard", () => {
     expect(withRule?.name).toBe("default");
     const added = withRule?.spec.signals.filter((s) => !base?.spec.signals.some((b) => b.name === s.name));
     expect(added).toEqual(["monthlyCostUSD", "costShare", "marginUSD"].map((name) => ({ name, source: { reported: {} }, maxAge: "840h" })));
     const namespace = withRule?.spec.tiers.find((t) => t.tier === "namespace");
     expect(namespace?.promoteWhen?.any?.at(-1)).toEqual({ signal: "marginUSD", lt: -100 });
+    expect(namespace?.demoteWhen?.all?.at(-1)).toEqual({ signal: "marginUSD", gte: 0 });
     const stripped = {
       ...withRule?.spec,
       signals: withRule?.spec.signals.filter((s) => !added?.includes(s)),
-      tiers: withRule?.spec.tiers.map((t) => (t.tier === "namespace" ? { ...t, promoteWhen: { any: t.promoteWhen?.any?.slice(0, -1) } } : t)),
+      tiers: withRule?.spec.tiers.map((t) => (t.tier === "namespace" ? { ...t, promoteWhen: { any: t.promoteWhen?.any?.slice(0, -1) }, demoteWhen: { all: t.demoteWhen?.all?.slice(0, -1) } } : t)),
     };
     expect(stripped).toEqual(base?.spec);
   });
