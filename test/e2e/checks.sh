@@ -272,6 +272,12 @@ step_migration() {
   steps="$(kubectl get pdec "$(kubectl get tp e2e-mover -o jsonpath='{.status.lastDecision}')" -o jsonpath='{.status.steps[*].name}')"
   [ "$steps" = "Provisioning Migrating CutOver" ] || die "expected the move's steps Provisioning Migrating CutOver, got: $steps"
   job_has e2e-mover "$job" Complete || die "job $job is not Complete"
+  # It ran under the constraints Landlord promises (Pod Security restricted enforced by the API
+  # server in the tenant namespace, no ServiceAccount token unless the policy names an account).
+  local enforce; enforce="$(kubectl get namespace tenant-e2e-mover -o jsonpath='{.metadata.labels.pod-security\.kubernetes\.io/enforce}')"
+  [ "$enforce" = restricted ] || die "tenant-e2e-mover enforces Pod Security '$enforce', not restricted"
+  local account; account="$(kubectl -n tenant-e2e-mover get job "$job" -o jsonpath='{.spec.template.spec.serviceAccountName}/{.spec.template.spec.automountServiceAccountToken}')"
+  [ "$account" = default/false ] || die "job $job runs as ServiceAccount/automount $account, expected default/false"
   local logs; logs="$(kubectl -n tenant-e2e-mover logs "job/$job")"
   echo "$logs"
   grep -q "^migrated$" <<<"$logs" || die "the migration Job's pod did not finish its script"
