@@ -330,6 +330,9 @@ step_upgrade() {
   wait_for "a new replica to hold the Lease" 120 holder_is_ready_pod
 }
 
+RELEASE_KINDS="deployments,replicasets,pods,services,serviceaccounts,roles,rolebindings,configmaps,secrets,leases,poddisruptionbudgets"
+RELEASE_CLUSTER_KINDS="clusterroles,clusterrolebindings,validatingadmissionpolicies,validatingadmissionpolicybindings,mutatingadmissionpolicies,mutatingadmissionpolicybindings"
+
 step_uninstall() {
   log "helm uninstall after the tenants are deleted leaves nothing of Landlord's behind"
   kubectl delete tp --all --wait --timeout=180s
@@ -338,14 +341,24 @@ step_uninstall() {
   kubectl delete ppol --all --wait --timeout=60s
   no_tenant_namespaces() { [ -z "$(kubectl get namespaces -l landlord.dev/managed-by=landlord,landlord.dev/tenant -o name)" ]; }
   wait_for "every tenant namespace to be gone" 180 no_tenant_namespaces
-  helm uninstall "$RELEASE" --namespace "$NAMESPACE" --wait --timeout 3m
+  local manifest; manifest="$(helm get manifest "$RELEASE" --namespace "$NAMESPACE")"
+  helm uninstall "$RELEASE" --namespace "$NAMESPACE" --wait --timeout 3m || {
+    # What helm was still waiting for: the release's objects that are not gone, with what holds them.
+    kubectl get -f - --ignore-not-found -o custom-columns='OBJECT:.kind,NS:.metadata.namespace,NAME:.metadata.name,CREATED:.metadata.creationTimestamp,DELETING:.metadata.deletionTimestamp,FINALIZERS:.metadata.finalizers' <<<"$manifest" 2>&1 || true
+    kubectl get "$RELEASE_KINDS" -n "$NAMESPACE" -l app.kubernetes.io/instance="$RELEASE" \
+      -o custom-columns='OBJECT:.kind,NAME:.metadata.name,DELETING:.metadata.deletionTimestamp,FINALIZERS:.metadata.finalizers' 2>&1 || true
+    kubectl get "$RELEASE_CLUSTER_KINDS" -l app.kubernetes.io/instance="$RELEASE" \
+      -o custom-columns='OBJECT:.kind,NAME:.metadata.name,DELETING:.metadata.deletionTimestamp,FINALIZERS:.metadata.finalizers' 2>&1 || true
+    kubectl get pods -n "$NAMESPACE" -o wide 2>&1 || true
+    die "helm uninstall did not finish in 3m"
+  }
   # The replicas finish their graceful shutdown (the leader hands its Lease back) after helm returns.
   no_operator_pods() { [ -z "$(kubectl get pods -n "$NAMESPACE" -l app.kubernetes.io/name=landlord -o name)" ]; }
   wait_for "the operator's pods to be gone" 120 no_operator_pods
-  local left kinds="deployments,replicasets,pods,services,serviceaccounts,roles,rolebindings,configmaps,secrets,leases,poddisruptionbudgets"
-  left="$(kubectl get "$kinds" -n "$NAMESPACE" -l app.kubernetes.io/instance="$RELEASE" -o name 2>/dev/null)"
+  local left
+  left="$(kubectl get "$RELEASE_KINDS" -n "$NAMESPACE" -l app.kubernetes.io/instance="$RELEASE" -o name 2>/dev/null)"
   [ -z "$left" ] || die "left in $NAMESPACE after uninstall: $left"
-  left="$(kubectl get clusterroles,clusterrolebindings,validatingadmissionpolicies,validatingadmissionpolicybindings -l app.kubernetes.io/instance="$RELEASE" -o name 2>/dev/null)"
+  left="$(kubectl get "$RELEASE_CLUSTER_KINDS" -l app.kubernetes.io/instance="$RELEASE" -o name 2>/dev/null)"
   [ -z "$left" ] || die "cluster-wide objects left after uninstall: $left"
   left="$(kubectl get tenantplacements,tenantpools,placementpolicies -A -o name 2>/dev/null)"
   [ -z "$left" ] || die "Landlord objects left after uninstall: $left"
