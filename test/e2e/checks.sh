@@ -360,6 +360,9 @@ step_uninstall() {
   [ -z "$left" ] || die "left in $NAMESPACE after uninstall: $left"
   left="$(kubectl get "$RELEASE_CLUSTER_KINDS" -l app.kubernetes.io/instance="$RELEASE" -o name 2>/dev/null)"
   [ -z "$left" ] || die "cluster-wide objects left after uninstall: $left"
+  # By name too: an object recreated after helm deleted it carries none of the chart's labels.
+  left="$(kubectl get -f - --ignore-not-found -o name <<<"$manifest" 2>/dev/null)"
+  [ -z "$left" ] || die "objects of the release's manifest left after uninstall: $left"
   left="$(kubectl get tenantplacements,tenantpools,placementpolicies -A -o name 2>/dev/null)"
   [ -z "$left" ] || die "Landlord objects left after uninstall: $left"
   # Kept on purpose: the CRDs (Helm never deletes what it installed from crds/, so an uninstall
