@@ -110,8 +110,8 @@ describe("the audit trail", () => {
     ]);
     operator = await startOperatorProcess([]);
     await operator.waitReady();
-    // The approver role is aggregated by the controller manager: wait until it holds its rules.
-    await eventually(async () => ((await k(["auth", "can-i", "patch", "tenantplacements.landlord.dev", ...ALICE]).catch(() => "no")).trim() === "yes" ? true : undefined), { what: "the aggregated approver role" });
+    // RBAC is read from the informers' cache: wait until the approver role is in effect.
+    await eventually(async () => ((await k(["auth", "can-i", "patch", "tenantplacements.landlord.dev", ...ALICE]).catch(() => "no")).trim() === "yes" ? true : undefined), { what: "the approver role" });
   }, 120_000);
 
   afterAll(async () => {

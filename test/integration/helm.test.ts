@@ -169,7 +169,6 @@ describe("the Helm chart", () => {
           "ClusterRole/landlord-viewer",
           "ClusterRole/landlord-tenant-requester",
           "ClusterRole/landlord-approver",
-          "ClusterRole/landlord-approve-tenants",
           "ClusterRole/landlord-reporter",
         ].sort(),
       );

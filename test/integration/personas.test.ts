@@ -62,7 +62,7 @@ describe("the personas", () => {
       })),
     }));
     await k(["create", "-f", "-"], manifest(shared, { reportedSignals: { monthlyRevenueUSD: 100 } }));
-    await eventually(async () => ((await canI(["patch", "tenantplacements.landlord.dev"], PEOPLE.approver)) ? true : undefined), { what: "the aggregated approver role" });
+    await eventually(async () => ((await canI(["patch", "tenantplacements.landlord.dev"], PEOPLE.approver)) ? true : undefined), { what: "the approver role" });
   });
 
   afterAll(async () => {
