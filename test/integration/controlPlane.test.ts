@@ -63,6 +63,20 @@ describe("the local control plane", () => {
     const env = { ...process.env, LANDLORD_BIN_DIR: cluster().binDir };
     await run(process.execPath, [landlordBin, "local", "up", "--dir", dir], { env });
     const first = readState(dir);
+    try {
+      await checkUpAgainAndEnv(dir, env, first);
+    } catch (error) {
+      // Never leave a control plane behind when an assertion fails before the down below.
+      await run(process.execPath, [landlordBin, "local", "down", "--dir", dir], { env }).catch(() => undefined);
+      throw error;
+    }
+
+    await run(process.execPath, [landlordBin, "local", "down", "--dir", dir], { env });
+    expect(existsSync(dir)).toBe(false);
+    for (const pid of Object.values(first?.pids ?? {})) expect(isAlive(pid)).toBe(false);
+  }, 180_000);
+
+  async function checkUpAgainAndEnv(dir: string, env: NodeJS.ProcessEnv, first: ReturnType<typeof readState>): Promise<void> {
     expect(first).toBeDefined();
     await run(process.execPath, [landlordBin, "local", "up", "--dir", dir], { env });
     expect(readState(dir)?.pids).toEqual(first?.pids);
@@ -72,9 +86,5 @@ describe("the local control plane", () => {
     const { stdout } = await run("sh", ["-c", script], { env });
     expect(stdout).toContain(join(cluster().binDir, "kubectl"));
     expect(stdout.trim().endsWith("ok")).toBe(true);
-
-    await run(process.execPath, [landlordBin, "local", "down", "--dir", dir], { env });
-    expect(existsSync(dir)).toBe(false);
-    for (const pid of Object.values(first?.pids ?? {})) expect(isAlive(pid)).toBe(false);
-  }, 180_000);
+  }
 });
