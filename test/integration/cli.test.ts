@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cluster, k, kAsOperator } from "./cluster.ts";
+import { cluster, k, kAsOperator, listOf } from "./cluster.ts";
 
 /**
  * The read-only CLI commands (audit, history, explain) run as a user runs them, against objects
@@ -62,10 +62,7 @@ describe("landlord audit, history and explain", () => {
   beforeAll(async () => {
     await k(
       ["create", "-f", "-"],
-      JSON.stringify({
-        apiVersion: "v1",
-        kind: "List",
-        items: [
+      listOf([
           {
             apiVersion: "landlord.dev/v1alpha1",
             kind: "PlacementPolicy",
@@ -87,16 +84,12 @@ describe("landlord audit, history and explain", () => {
           },
           tenantManifest(TENANT, 26000),
           tenantManifest(OTHER, 100),
-        ],
-      }),
+        ]),
     );
     // Decisions are the operator's to record (the chart's admission policy): written with its identity.
     await kAsOperator(
       ["create", "-f", "-"],
-      JSON.stringify({
-        apiVersion: "v1",
-        kind: "List",
-        items: [
+      listOf([
           decisionManifest(`${TENANT}-0001`, undefined, "pooled", "2026-01-01T00:00:00Z"),
           decisionManifest(`${TENANT}-0002`, "namespace", "pooled", "2026-02-01T00:00:00Z", {
             rule: "tiers[namespace].demoteWhen.all",
@@ -104,8 +97,7 @@ describe("landlord audit, history and explain", () => {
             actor: "alice@example.com",
             reason: "CHG-12 downgrade",
           }),
-        ],
-      }),
+        ]),
     );
     // Server-side apply, as the operator writes it: its role has no `get` on the status subresource, which `kubectl patch` reads first.
     await kAsOperator(

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { curCsv } from "../fixtures/costs/cur.ts";
-import { cluster, k } from "./cluster.ts";
+import { cluster, k, listOf } from "./cluster.ts";
 
 /**
  * landlord costs reading TenantPlacements and a TenantPool (with the status the operator would
@@ -70,17 +70,13 @@ describe("landlord costs against the cluster", () => {
   beforeAll(async () => {
     await k(
       ["create", "-f", "-"],
-      JSON.stringify({
-        apiVersion: "v1",
-        kind: "List",
-        items: [
+      listOf([
           tenant(SMALL, POOL),
           tenant(BIG, POOL),
           tenant(DEDICATED),
           tenant(ACCOUNT_TENANT),
           { apiVersion: "landlord.dev/v1alpha1", kind: "TenantPool", metadata: { name: POOL }, spec: { namespacePrefix: POOL, capacity: { maxTenants: 50, cpu: "50", memory: "100Gi" }, costAllocation: { compute: "cpuSeconds" } } },
-        ],
-      }),
+        ]),
     );
     await setStatus("tp", SMALL, { phase: "Active", tier: "pooled", pool: POOL, namespace: `${POOL}-1`, signals: { requestsPerDay: 1000, cpuSeconds: 300, monthlyRevenueUSD: 20 } });
     await setStatus("tp", BIG, { phase: "Active", tier: "pooled", pool: POOL, namespace: `${POOL}-1`, signals: { requestsPerDay: 2000, cpuSeconds: 100, monthlyRevenueUSD: 5 } });

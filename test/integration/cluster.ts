@@ -42,6 +42,9 @@ export const cluster = (): ClusterInfo => inject("cluster");
 /** kubectl against the test cluster, as its admin. */
 export const k = (args: string[], input?: string): Promise<string> => kubectl(cluster(), args, input === undefined ? {} : { input });
 
+/** Objects as one kubectl input: `k(["create", "-f", "-"], listOf([...]))`. */
+export const listOf = (items: readonly unknown[]): string => JSON.stringify({ apiVersion: "v1", kind: "List", items });
+
 export async function kJson<T = Record<string, unknown>>(args: string[]): Promise<T> {
   return JSON.parse(await k([...args, "-o", "json"])) as T;
 }

@@ -9,7 +9,7 @@ import { kubectl } from "../../operator/src/local/kubectl.ts";
 import { projectRoot } from "../../operator/src/local/paths.ts";
 import { auditedWrites } from "../apiserverWrites.ts";
 import { chromiumMissing, dumpDom, screenshot } from "../chromium.ts";
-import { cluster, eventually, k, kFails, kJson } from "./cluster.ts";
+import { cluster, eventually, k, kFails, kJson, listOf } from "./cluster.ts";
 import { costsIdentity, type CostsIdentity } from "./costsIdentity.ts";
 import { startOperatorProcess, type OperatorProcess } from "./operatorProcess.ts";
 
@@ -122,17 +122,13 @@ describe("the cost loop", () => {
       ].join("\n"),
     );
     identity = await costsIdentity();
-    await k(["apply", "--server-side", "--field-manager=it", "-f", "-"], JSON.stringify({
-      apiVersion: "v1",
-      kind: "List",
-      items: [
+    await k(["apply", "--server-side", "--field-manager=it", "-f", "-"], listOf([
         { apiVersion: "landlord.dev/v1alpha1", kind: "TenantPool", metadata: { name: POOL }, spec: { namespacePrefix: POOL, capacity: { maxTenants: 10, cpu: "10", memory: "20Gi" } } },
         policy(false),
         tenant(CHEAP, 5000),
         tenant(COSTLY, 600),
         tenant(DED, 30000, "namespace"),
-      ],
-    }));
+      ]));
     operator = await startOperatorProcess();
     await operator.waitReady();
     for (const [name, tier] of [[CHEAP, "pooled"], [COSTLY, "pooled"], [DED, "namespace"]] as const) {
