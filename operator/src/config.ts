@@ -104,6 +104,9 @@ const configSchema = z.object({
   egressAllow: z.array(z.object({ cidr: z.string(), port: z.number().int().optional() })),
   provisionConcurrency: z.number().int(),
   provisionTimeoutMs: z.number().positive(),
+  cacheSyncTimeoutMs: z.number().positive(),
+  kubeApiQps: z.number().nonnegative(),
+  kubeApiBurst: z.number().int().positive(),
 });
 
 export type OperatorConfig = z.infer<typeof configSchema>;
@@ -131,7 +134,16 @@ const PORT_EXPECTED = "a port number from 0 to 65535 (0 picks a free port)";
 const DURATION_EXPECTED = "a positive duration such as 500ms, 15s, 5m or 1h30m";
 
 const OPTIONS: OptionSpec[] = [
-  { key: "kubeconfig", flag: "kubeconfig", expected: "a path to a kubeconfig file", schema: z.string().min(1), fallbackEnv: "KUBECONFIG", fallback: () => undefined },
+  // KUBECONFIG is not read here: it is a list of files (a:b), which loadClusterAccess merges as
+  // kubectl does; this option, like kubectl's flag, names exactly one file.
+  {
+    key: "kubeconfig",
+    flag: "kubeconfig",
+    expected: "a path to one kubeconfig file",
+    helpDefault: "the files in $KUBECONFIG merged as kubectl merges them, then in-cluster credentials, then ~/.kube/config",
+    schema: z.string().min(1),
+    fallback: () => undefined,
+  },
   { key: "provisioner", flag: "provisioner", expected: `one of ${PROVISIONERS.join(", ")}`, helpDefault: "plan, or pulumi when AWS credentials are in the environment", schema: z.enum(PROVISIONERS), fallback: (_deps, env) => (hasAwsCredentials(env) ? "pulumi" : "plan") },
   { key: "leaderElect", flag: "leader-elect", expected: "true or false", schema: bool, boolean: true, fallback: () => "false" },
   { key: "leaseName", flag: "lease-name", expected: "a DNS subdomain name (lowercase letters, digits, '-' and '.')", schema: dnsSubdomain, fallback: () => "landlord-leader" },
@@ -208,6 +220,18 @@ const OPTIONS: OptionSpec[] = [
   },
   { key: "provisionConcurrency", flag: "provision-concurrency", expected: "a whole number from 1 to 32", schema: wholeNumber(1, 32), fallback: () => "4" },
   { key: "provisionTimeoutMs", flag: "provision-timeout", expected: DURATION_EXPECTED, schema: durationMs, fallback: () => "60m" },
+  { key: "cacheSyncTimeoutMs", flag: "cache-sync-timeout", expected: DURATION_EXPECTED, schema: durationMs, fallback: () => "2m" },
+  // Far above what converging 5,000 tenants needs (~480 writes/s on 2 cores, the bench's figure),
+  // so the limit only stops a runaway loop; API Priority and Fairness (429s, honoured) is the
+  // server's own protection.
+  {
+    key: "kubeApiQps",
+    flag: "kube-api-qps",
+    expected: "requests per second to the API server, a number such as 50 or 2.5 (0: no client-side limit)",
+    schema: z.string().regex(/^\d+(\.\d+)?$/).transform(Number).pipe(z.number().max(100_000)),
+    fallback: () => "1000",
+  },
+  { key: "kubeApiBurst", flag: "kube-api-burst", expected: "a whole number from 1 to 100000 (requests allowed at once above --kube-api-qps)", schema: wholeNumber(1, 100_000), fallback: () => "2000" },
   { key: "identity", flag: "identity", expected: "a non-empty name for this replica", schema: z.string().trim().min(1), fallback: (deps) => `${deps.hostname()}_${deps.suffix()}` },
 ];
 

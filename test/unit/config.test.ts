@@ -73,6 +73,9 @@ describe("parseConfig", () => {
       egressAllow: [],
       provisionConcurrency: 4,
       provisionTimeoutMs: 3_600_000,
+      cacheSyncTimeoutMs: 120_000,
+      kubeApiQps: 1000,
+      kubeApiBurst: 2000,
     });
   });
 
@@ -93,10 +96,10 @@ describe("parseConfig", () => {
     expect(error(["--pulumi-backend-url=ftp://x"])).toMatch(/--pulumi-backend-url: expected a Pulumi backend URL/);
   });
 
-  it("leaves kubeconfig unset (in-cluster) unless a flag, LANDLORD_KUBECONFIG or KUBECONFIG names one", () => {
+  it("leaves kubeconfig unset unless a flag or LANDLORD_KUBECONFIG names one: KUBECONFIG, a list, is loadClusterAccess's", () => {
     expect(config([]).kubeconfig).toBeUndefined();
     expect(config([], { KUBECONFIG: "" }).kubeconfig).toBeUndefined();
-    expect(config([], { KUBECONFIG: "/a" }).kubeconfig).toBe("/a");
+    expect(config([], { KUBECONFIG: "/a:/b" }).kubeconfig).toBeUndefined();
     expect(config([], { KUBECONFIG: "/a", LANDLORD_KUBECONFIG: "/b" }).kubeconfig).toBe("/b");
     expect(config(["--kubeconfig", "/c"], { KUBECONFIG: "/a", LANDLORD_KUBECONFIG: "/b" }).kubeconfig).toBe("/c");
   });
@@ -123,6 +126,9 @@ describe("parseConfig", () => {
       LANDLORD_LOG_LEVEL: "debug",
       LANDLORD_IDENTITY: "pod-a",
       LANDLORD_PULUMI_BACKEND_URL: "file:///state",
+      LANDLORD_CACHE_SYNC_TIMEOUT: "30s",
+      LANDLORD_KUBE_API_QPS: "2.5",
+      LANDLORD_KUBE_API_BURST: "5",
     };
     expect(config([], env)).toEqual({
       provisioner: "pulumi",
@@ -146,6 +152,9 @@ describe("parseConfig", () => {
       egressAllow: [],
       provisionConcurrency: 4,
       provisionTimeoutMs: 3_600_000,
+      cacheSyncTimeoutMs: 30_000,
+      kubeApiQps: 2.5,
+      kubeApiBurst: 5,
     });
     const flagged = config(["--concurrency=2", "--leader-elect=false", "--log-level", "warn", "--bind-address", "::"], env);
     expect(flagged).toMatchObject({ concurrency: 2, leaderElect: false, logLevel: "warn", bindAddress: "::", metricsPort: 9090 });

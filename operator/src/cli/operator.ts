@@ -38,6 +38,8 @@ export async function operatorCommand(args: string[]): Promise<number> {
   process.once("SIGTERM", () => onSignal("SIGTERM"));
   process.once("SIGINT", () => onSignal("SIGINT"));
   await operator.done;
+  const failure = operator.failure();
+  if (failure) process.stderr.write(`landlord operator: ${failure.message}\n`);
   // Kept-alive API connections and the watch sockets would otherwise hold the process open.
-  process.exit(0);
+  process.exit(failure ? 1 : 0);
 }

@@ -124,6 +124,8 @@ export interface RunningOperator {
   /** Resolves when the operator has stopped (after stop() or a lost lease). */
   done: Promise<void>;
   stop(): Promise<void>;
+  /** Why the operator stopped on its own, when it could not start reconciling (the process exits non-zero). */
+  failure(): Error | undefined;
   client: KubeClient;
   metricsPort: number;
   healthPort: number;
@@ -146,7 +148,7 @@ export interface StartOptions {
  * operator (the caller exits and is restarted), as controller-runtime does.
  */
 export async function startOperator(config: OperatorConfig, log: Logger, options: StartOptions = {}): Promise<RunningOperator> {
-  const access = loadClusterAccess(config.kubeconfig, { preferInCluster: true });
+  const access = { ...loadClusterAccess(config.kubeconfig, { preferInCluster: true }), rateLimit: { qps: config.kubeApiQps, burst: config.kubeApiBurst } };
   for (const warning of access.warnings) log.warn({ source: access.source }, warning);
   const client = createKubeClient(access);
   let election: LeaderElector | undefined;
@@ -250,7 +252,7 @@ export async function startOperator(config: OperatorConfig, log: Logger, options
     for (const key of keysFor(kind, object, store)) queue.add(key);
   });
 
-  const informers = createInformerSet({ access, store, specs: INFORMERS, log });
+  const informers = createInformerSet({ access, store, specs: INFORMERS, log, syncTimeoutMs: config.cacheSyncTimeoutMs });
   let resync: NodeJS.Timeout | undefined;
 
   async function reconcile(key: string): Promise<ReconcileResult> {
@@ -287,6 +289,13 @@ export async function startOperator(config: OperatorConfig, log: Logger, options
   let resolveDone: () => void = () => undefined;
   const done = new Promise<void>((r) => (resolveDone = r));
   let stopping: Promise<void> | undefined;
+  let failure: Error | undefined;
+  /** Starting failed (e.g. the caches could not sync): stop, and let the caller exit with the error. */
+  const fail = (error: unknown): void => {
+    failure = error instanceof Error ? error : new Error(String(error));
+    log.error({ err: failure.message }, "Could not start reconciling");
+    void stop();
+  };
 
   async function stop(): Promise<void> {
     stopping ??= (async () => {
@@ -316,10 +325,7 @@ export async function startOperator(config: OperatorConfig, log: Logger, options
           leading = true;
           metrics.leader.set(1);
           log.info({ identity: config.identity }, "Became the leader");
-          begin().catch((error: unknown) => {
-            log.error({ err: String(error) }, "Could not start reconciling");
-            void stop();
-          });
+          begin().catch(fail);
         },
         onStoppedLeading: () => {
           leading = false;
@@ -331,8 +337,8 @@ export async function startOperator(config: OperatorConfig, log: Logger, options
     );
   } else {
     metrics.leader.set(1);
-    await begin();
+    await begin().catch(fail);
   }
 
-  return { done, stop, client, metricsPort: servers.metricsPort, healthPort: servers.healthPort, tenantsByTier };
+  return { done, stop, failure: () => failure, client, metricsPort: servers.metricsPort, healthPort: servers.healthPort, tenantsByTier };
 }

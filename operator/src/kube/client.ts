@@ -1,6 +1,8 @@
 import type { IncomingMessage } from "node:http";
 import { Agent, request, type RequestOptions } from "node:https";
+import { systemClock, type Clock } from "./clock.ts";
 import type { ClusterAccess, Credentials } from "./kubeconfig.ts";
+import { createTokenBucket, MAX_RETRIES, retryDelayMs, unlimited } from "./rateLimit.ts";
 
 /** A Kubernetes object as JSON: what the API server sends and accepts, with no client-side model. */
 export interface KubeObject {
@@ -119,12 +121,37 @@ function apiError(spec: RequestSpec, status: number, text: string): ApiError {
   return new ApiError(status, statusObject.reason ?? "", `${spec.method} ${spec.path}: ${status} ${statusObject.message ?? text.slice(0, 500)}`, body);
 }
 
+/** Resolves after `ms` on `clock`, or rejects with the signal's reason when it aborts first. */
+function sleep(ms: number, clock: Clock, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolveSleep, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = (): void => {
+      clock.clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = clock.setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolveSleep();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
 /**
  * A small JSON client over node:https with one keep-alive agent. client-node's generated clients
  * turn timestamps into Date objects and build a new TLS agent per call; the operator wants plain
  * JSON (what the informers' watches deliver too) and connection reuse under load.
+ *
+ * Like a client-go clientset, every request first takes a token from the client's own bucket
+ * (access.rateLimit), and an answer of 429 (or a 5xx with Retry-After) is retried after the
+ * Retry-After the server gave, bounded, up to MAX_RETRIES times.
  */
-export function createKubeClient(access: ClusterAccess): StreamingKubeClient {
+export function createKubeClient(access: ClusterAccess, settings: { clock?: Clock } = {}): StreamingKubeClient {
+  const clock = settings.clock ?? systemClock;
+  const limiter = access.rateLimit && access.rateLimit.qps > 0 ? createTokenBucket(access.rateLimit, clock) : unlimited;
   const server = new URL(access.server);
   // A server URL with a path (an API proxy) prefixes every request's path.
   const prefix = server.pathname.replace(/\/+$/, "");
@@ -223,10 +250,24 @@ export function createKubeClient(access: ClusterAccess): StreamingKubeClient {
     });
   }
 
+  /** open(), after the rate limiter, retrying what the server asked to be retried later. */
+  async function openPaced(spec: RequestSpec, payload: string | undefined, idleTimeoutMs: number): Promise<IncomingMessage> {
+    for (let retries = 0; ; retries++) {
+      await limiter.take(spec.signal);
+      const res = await open(spec, payload, idleTimeoutMs);
+      const retryAfter = res.headers["retry-after"];
+      const delay = retries < MAX_RETRIES ? retryDelayMs(res.statusCode ?? 0, Array.isArray(retryAfter) ? retryAfter[0] : retryAfter) : undefined;
+      if (delay === undefined) return res;
+      // Read to the end, so the kept-alive connection can carry the retry.
+      await readBody(res).catch(() => undefined);
+      await sleep(delay, clock, spec.signal);
+    }
+  }
+
   async function send<T>(spec: RequestSpec): Promise<T> {
     const payload = spec.body === undefined ? undefined : JSON.stringify(spec.body);
     // No single API call should take this long.
-    const res = await open(spec, payload, REQUEST_TIMEOUT_MS);
+    const res = await openPaced(spec, payload, REQUEST_TIMEOUT_MS);
     const text = await readBody(res);
     const status = res.statusCode ?? 0;
     if (status >= 200 && status < 300) return parseBody(text) as T;
@@ -234,7 +275,7 @@ export function createKubeClient(access: ClusterAccess): StreamingKubeClient {
   }
 
   async function stream(spec: RequestSpec, idleTimeoutMs: number): Promise<IncomingMessage> {
-    const res = await open(spec, undefined, idleTimeoutMs);
+    const res = await openPaced(spec, undefined, idleTimeoutMs);
     const status = res.statusCode ?? 0;
     if (status >= 200 && status < 300) return res;
     throw apiError(spec, status, await readBody(res));

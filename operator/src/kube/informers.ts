@@ -1,6 +1,6 @@
 import { ApiError, createKubeClient, type KubeList, type KubeObject, type StreamingKubeClient } from "./client.ts";
 import type { ClusterAccess } from "./kubeconfig.ts";
-import { collectionPath, type Kind } from "./resources.ts";
+import { collectionPath, RESOURCES, type Kind } from "./resources.ts";
 import { objectKey, trimManagedFieldsInPlace, type ObjectStore } from "./store.ts";
 import { watch } from "./watch.ts";
 
@@ -24,7 +24,12 @@ export interface InformerSpec {
 }
 
 export interface InformerSet {
-  /** Lists and starts watching everything; resolves once every informer has its first list. */
+  /**
+   * Lists and starts watching everything; resolves once every informer has listed and its watch
+   * is open. Rejects with a CacheSyncError when that takes longer than `syncTimeoutMs` (the
+   * informers are stopped then): a missing list or watch permission never heals by itself, and a
+   * leader with an empty cache would hold the Lease while reconciling nothing.
+   */
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -39,6 +44,39 @@ export interface InformerOptions {
   backoff?: { baseMs: number; maxMs: number };
   /** Server-side watch timeout (tests); by default 5 to 10 minutes, at random. */
   watchTimeoutSeconds?: () => number;
+  /** How long start() waits for the first sync before it gives up (default 2 minutes, controller-runtime's CacheSyncTimeout). */
+  syncTimeoutMs?: number;
+}
+
+export const DEFAULT_SYNC_TIMEOUT_MS = 120_000;
+
+/** The first sync did not finish in time; the message names each kind that is missing, the verb that failed, and why. */
+export class CacheSyncError extends Error {
+  override name = "CacheSyncError";
+}
+
+/** "tenantplacements.landlord.dev", "namespaces": a resource as RBAC rules and kubectl name it. */
+export function resourceName(kind: Kind): string {
+  const { apiVersion, plural } = RESOURCES[kind];
+  const group = apiVersion.includes("/") ? apiVersion.slice(0, apiVersion.indexOf("/")) : "";
+  return group ? `${plural}.${group}` : plural;
+}
+
+/** What an informer last failed at, for the sync timeout's message. */
+interface SyncProblem {
+  verb: "list" | "watch";
+  error: unknown;
+}
+
+function describeProblem(kind: Kind, problem: SyncProblem | undefined): string {
+  const resource = resourceName(kind);
+  if (!problem) return `${kind} (${resource}): no answer to list yet`;
+  const { verb, error } = problem;
+  if (error instanceof ApiError && error.status === 403) {
+    return `${kind}: the API server refused to ${verb} ${resource} (403 Forbidden: ${error.message}); grant the operator's identity the ${verb} verb on ${resource}`;
+  }
+  const reason = error instanceof ApiError ? `${error.status} ${error.reason || ""}`.trim() : error instanceof Error ? error.message : String(error);
+  return `${kind}: ${verb} ${resource} failed: ${reason}`;
 }
 
 const gone = (error: unknown): boolean => error instanceof ApiError && error.status === 410;
@@ -60,6 +98,8 @@ export function createInformerSet(options: InformerOptions): InformerSet {
   const controllers: AbortController[] = [];
   const loops: Promise<void>[] = [];
   const synced: Promise<void>[] = [];
+  const pending = new Map<Kind, { synced: boolean; problem?: SyncProblem }>();
+  const syncTimeoutMs = options.syncTimeoutMs ?? DEFAULT_SYNC_TIMEOUT_MS;
   let started = false;
 
   /** Resolves after `ms`, or at once when `signal` aborts. */
@@ -122,26 +162,40 @@ export function createInformerSet(options: InformerOptions): InformerSet {
     }
   }
 
-  async function run(spec: InformerSpec, markSynced: () => void, abort: AbortController): Promise<void> {
+  async function run(spec: InformerSpec, markSynced: () => void, abort: AbortController, noteProblem: (problem: SyncProblem) => void): Promise<void> {
     let resourceVersion: string | undefined;
     let listedOnce = false;
+    let syncedOnce = false;
+    // Synced once the first watch is open too, not at the list alone: a missing watch verb would
+    // otherwise leave a cache that looks synced and never changes.
+    const watchClient: StreamingKubeClient = {
+      ...client,
+      stream: async (streamSpec, idleTimeoutMs) => {
+        const res = await client.stream(streamSpec, idleTimeoutMs);
+        if (!syncedOnce) {
+          syncedOnce = true;
+          markSynced();
+        }
+        return res;
+      },
+    };
     let failures = 0;
     while (!abort.signal.aborted) {
       // Whether the watch below starts right from a list: a 410 then is no reason to list at once again.
       let fresh = false;
       let events = 0;
+      let verb: SyncProblem["verb"] = "list";
       const watchStarted = Date.now();
       try {
         if (resourceVersion === undefined) {
+          verb = "list";
           resourceVersion = await list(spec, listedOnce, abort.signal);
           fresh = true;
-          if (!listedOnce) {
-            listedOnce = true;
-            markSynced();
-          }
+          listedOnce = true;
           failures = 0;
         }
-        await watch(client, {
+        verb = "watch";
+        await watch(watchClient, {
           path: collectionPath(spec.kind),
           resourceVersion,
           ...(spec.labelSelector ? { labelSelector: spec.labelSelector } : {}),
@@ -172,6 +226,7 @@ export function createInformerSet(options: InformerOptions): InformerSet {
             continue;
           }
         }
+        if (!syncedOnce) noteProblem({ verb, error });
         failures += 1;
         const delay = Math.min(backoff.maxMs, backoff.baseMs * 2 ** Math.min(failures - 1, 20));
         log.warn({ kind: spec.kind, err: String(error), retryInMs: delay }, "Informer failed; restarting");
@@ -185,15 +240,32 @@ export function createInformerSet(options: InformerOptions): InformerSet {
       if (!started) {
         started = true;
         for (const spec of options.specs) {
+          const state: { synced: boolean; problem?: SyncProblem } = { synced: false };
+          pending.set(spec.kind, state);
           let markSynced: () => void = () => undefined;
-          synced.push(new Promise<void>((resolveSynced) => (markSynced = resolveSynced)));
+          synced.push(
+            new Promise<void>((resolveSynced) => (markSynced = resolveSynced)).then(() => {
+              state.synced = true;
+            }),
+          );
           const abort = new AbortController();
           controllers.push(abort);
-          loops.push(run(spec, markSynced, abort));
+          loops.push(run(spec, markSynced, abort, (problem) => (state.problem = problem)));
         }
       }
-      // A first list that fails is retried with backoff: this waits for every kind's first success.
-      await Promise.all(synced);
+      // A first list or watch that fails is retried with backoff, up to the sync timeout.
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<"timeout">((resolveTimeout) => {
+        timer = setTimeout(() => resolveTimeout("timeout"), syncTimeoutMs);
+      });
+      const outcome = await Promise.race([Promise.all(synced), timeout]);
+      clearTimeout(timer);
+      if (outcome === "timeout") {
+        // Nothing keeps retrying in the background of a process that is about to exit.
+        for (const controller of controllers) controller.abort();
+        const missing = [...pending].filter(([, state]) => !state.synced).map(([kind, state]) => describeProblem(kind, state.problem));
+        throw new CacheSyncError(`the informers did not sync within ${syncTimeoutMs / 1000}s: ${missing.join("; ")}`);
+      }
       log.info({ kinds: options.specs.map((s) => s.kind) }, "Informers synced");
     },
     async stop() {

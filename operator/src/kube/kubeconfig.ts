@@ -5,6 +5,7 @@ import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { delimiter, dirname, isAbsolute, join, resolve, sep } from "node:path";
 import { isIPv6 } from "node:net";
+import type { RateLimit } from "./rateLimit.ts";
 
 /**
  * The YAML parser, loaded when a kubeconfig file is read: in a pod (in-cluster credentials) there
@@ -31,6 +32,14 @@ export interface ClusterAccess {
   headers: Record<string, string | string[]>;
   /** Where this came from, for messages: `kubeconfig <file> (context <name>)` or `in-cluster`. */
   source: string;
+  /** The current context's namespace, when it names one (kubectl's default for namespaced commands). */
+  namespace?: string;
+  /**
+   * Client-side request limits for every client made from this (each gets a bucket of its own,
+   * as each client-go clientset made from one rest.Config does). Never from the kubeconfig: the
+   * operator sets it from --kube-api-qps and --kube-api-burst.
+   */
+  rateLimit?: RateLimit;
   /** What the caller must log once: e.g. that the API server's certificate is not verified. */
   warnings: string[];
   /** The Authorization header, and an exec plugin's client certificate, as of now. */
@@ -277,6 +286,7 @@ export function resolveClusterAccess(config: Kubeconfig, io: AccessIo = systemIo
     ...(key ? { key } : {}),
     insecureSkipTlsVerify: insecure,
     ...(cluster["tls-server-name"] ? { tlsServerName: cluster["tls-server-name"] } : {}),
+    ...(context.namespace ? { namespace: context.namespace } : {}),
     headers,
     source: `${where} (context ${contextName})`,
     warnings: insecure

@@ -156,6 +156,8 @@ class FakeApiServer {
 
     const from = Number(url.searchParams.get("resourceVersion"));
     res.writeHead(200, { "Content-Type": "application/json", "Transfer-Encoding": "chunked" });
+    // As the API server does: a watch's headers go out at once, before any event.
+    res.flushHeaders();
     if (from < this.compactedBelow) {
       res.end(`${JSON.stringify({ type: "ERROR", object: { kind: "Status", apiVersion: "v1", status: "Failure", code: 410, reason: "Expired", message: `too old resource version: ${from}` } })}\n`);
       return;
