@@ -76,11 +76,15 @@ type Attempt = { outcome: "acquired" | "renewed" } | { outcome: "held"; holder: 
  * Leader election on a coordination.k8s.io/v1 Lease, as client-go's leaderelection does it: acquire
  * a Lease that is absent, released, expired or already ours; renew it every retryPeriod; give up
  * when no renewal succeeded for renewDeadline. renewDeadline < leaseDuration keeps the old leader
- * stopping before anyone else may start (clocks of the replicas must agree to well within the gap).
+ * stopping before anyone else may start.
  *
- * Unlike client-go, expiry is judged from the Lease's own renewTime + leaseDurationSeconds rather
- * than from when this replica first saw the record, so a fresh replica takes over a long-dead
- * leader's Lease at once.
+ * As in client-go, a Lease held by another replica expires by this replica's own clock: when the
+ * record has not changed for leaseDurationSeconds since this replica last saw it change. The
+ * renewTime in it was written by the holder's clock, which may be hours off this one; trusting it
+ * would let a replica whose clock runs ahead steal a live Lease, and keep one whose clock runs
+ * behind from ever taking over a dead one. Only durations on one clock are compared, so skew does
+ * not matter (clock rates must agree, which they do to far better than the renewDeadline gap).
+ * The price: a replica that starts while the leader is long dead waits one leaseDuration.
  */
 export function runLeaderElection(options: LeaderElectionOptions, callbacks: LeaderCallbacks): LeaderElector {
   const clock = options.clock ?? systemClock;
@@ -107,29 +111,45 @@ export function runLeaderElection(options: LeaderElectionOptions, callbacks: Lea
   let lastHolder: string | undefined;
   let stopping: Promise<void> | undefined;
   let validUntil = 0;
+  // The Lease record as last seen, and when (this replica's clock) it was first seen that way.
+  let observedRecord: string | undefined;
+  let observedAt = 0;
+
+  /** Notes the record read or written; a record that changed restarts its lease on our clock. */
+  function observe(record: LeaseRecord): void {
+    const key = JSON.stringify([record.holderIdentity ?? "", record.leaseDurationSeconds, record.acquireTimeMs, record.renewTimeMs, record.leaseTransitions]);
+    if (key === observedRecord) return;
+    observedRecord = key;
+    observedAt = clock.now();
+  }
 
   async function tryAcquireOrRenew(now: number): Promise<Attempt> {
     const observed = await leases.get();
     const fresh: LeaseRecord = { holderIdentity: identity, leaseDurationSeconds: Math.ceil(leaseDurationMs / 1000), acquireTimeMs: now, renewTimeMs: now };
     if (!observed) {
-      return (await leases.create({ ...fresh, leaseTransitions: 0 })) ? { outcome: "acquired" } : { outcome: "failed", reason: "another replica created the Lease first" };
+      const created = await leases.create({ ...fresh, leaseTransitions: 0 });
+      if (created) observe(created.record);
+      return created ? { outcome: "acquired" } : { outcome: "failed", reason: "another replica created the Lease first" };
     }
     const old = observed.record;
+    observe(old);
     const holder = old.holderIdentity ?? "";
     noteHolder(holder);
-    if (holder !== "" && holder !== identity && !expired(old, now)) return { outcome: "held", holder };
+    if (holder !== "" && holder !== identity && !expired(old)) return { outcome: "held", holder };
     const ours = holder === identity;
     // A transition is a change of holder: renewing (or re-taking after our own restart) is not one.
     const record: LeaseRecord = ours
       ? { ...fresh, acquireTimeMs: old.acquireTimeMs ?? now, leaseTransitions: old.leaseTransitions ?? 0 }
       : { ...fresh, leaseTransitions: (old.leaseTransitions ?? 0) + 1 };
-    if (!(await leases.update(observed.resourceVersion, record))) return { outcome: "failed", reason: "the Lease changed while we wrote it (409)" };
+    const written = await leases.update(observed.resourceVersion, record);
+    if (!written) return { outcome: "failed", reason: "the Lease changed while we wrote it (409)" };
+    observe(written.record);
     return { outcome: ours && state === "leader" ? "renewed" : "acquired" };
   }
 
-  function expired(record: LeaseRecord, now: number): boolean {
-    if (record.renewTimeMs === undefined) return true;
-    return record.renewTimeMs + (record.leaseDurationSeconds ?? Math.ceil(leaseDurationMs / 1000)) * 1000 < now;
+  /** Whether the record, unchanged since observedAt, has outlived its leaseDurationSeconds by our clock. */
+  function expired(record: LeaseRecord): boolean {
+    return observedAt + (record.leaseDurationSeconds ?? Math.ceil(leaseDurationMs / 1000)) * 1000 < clock.now();
   }
 
   function noteHolder(holder: string): void {

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { FakeClock, settle } from "../../../operator/src/kube/clock.ts";
+import { FakeClock, settle, type Clock } from "../../../operator/src/kube/clock.ts";
 import { ApiError, type KubeClient, type RequestSpec } from "../../../operator/src/kube/client.ts";
 import { formatMicroTime, kubeLeaseStore, parseMicroTime, runLeaderElection, type LeaderElector, type LeaseRecord, type LeaseStore } from "../../../operator/src/kube/leaderElection.ts";
 
@@ -194,17 +194,72 @@ describe("leader election", () => {
     expect(server.lease?.record).toMatchObject({ holderIdentity: "a", acquireTimeMs: 50_000, renewTimeMs: 100_000, leaseTransitions: 4 });
   });
 
-  it("judges expiry by the Lease's own leaseDurationSeconds, not its own setting", async () => {
+  it("judges expiry by the Lease's own leaseDurationSeconds, from when it first saw the record, not by its renewTime", async () => {
     const clock = new FakeClock(100_000);
     const server = new FakeLeaseServer(clock);
     server.lease = { record: { holderIdentity: "old", renewTimeMs: 90_000, leaseDurationSeconds: 60, leaseTransitions: 2 }, rv: 1 };
     const b = elector(clock, server.connect(), "b");
-    // Valid until 150 000 (strictly after counts as expired); b retries every 2 s from 100 000.
-    await clock.advanceAsync(50_000);
+    // First seen at 100 000, so valid until 160 000 by b's clock (strictly after counts as expired),
+    // not 150 000 as its renewTime says; b retries every 2 s from 100 000.
+    await clock.advanceAsync(60_000);
     expect(b.le.isLeader()).toBe(false);
     await clock.advanceAsync(2_000);
     expect(b.le.isLeader()).toBe(true);
     expect(server.lease?.record).toMatchObject({ holderIdentity: "b", leaseTransitions: 3 });
+  });
+
+  describe("with the replicas' clocks hours apart", () => {
+    const HOURS = 3 * 3_600_000;
+    /** `base`'s timers, read `offsetMs` off: what a replica on a host whose clock is wrong sees. */
+    const skewed = (base: FakeClock, offsetMs: number): Clock => ({
+      now: () => base.now() + offsetMs,
+      setTimeout: (fn, ms) => base.setTimeout(fn, ms),
+      clearTimeout: (handle) => base.clearTimeout(handle),
+    });
+    const replica = (clock: Clock, leases: LeaseStore, identity: string) =>
+      runLeaderElection({ namespace: "ns", name: "lease", identity, clock, leases, random: () => 0 }, { onStartedLeading: () => undefined, onStoppedLeading: () => undefined });
+
+    it.each([
+      ["ahead of", HOURS],
+      ["behind", -HOURS],
+    ])("a holder whose clock is hours %s the candidate's keeps the Lease while it renews, and loses it one leaseDuration after it dies", async (_, holderOffset) => {
+      const base = new FakeClock(1_000_000_000);
+      const server = new FakeLeaseServer(base);
+      const holder = replica(skewed(base, holderOffset), server.connect(), "holder");
+      await settle();
+      expect(holder.isLeader()).toBe(true);
+      const candidate = replica(base, server.connect(), "candidate");
+      // Its renewTime reads as hours in the future or the past to the candidate: neither matters.
+      await base.advanceAsync(120_000);
+      expect(holder.isLeader()).toBe(true);
+      expect(candidate.isLeader()).toBe(false);
+      expect(server.lease?.record.holderIdentity).toBe("holder");
+      holder.abandon();
+      // The last renewal the candidate saw was at most a retry period ago; the Lease is 15 s long.
+      await base.advanceAsync(13_000);
+      expect(candidate.isLeader()).toBe(false);
+      await base.advanceAsync(6_000);
+      expect(candidate.isLeader()).toBe(true);
+      expect(server.lease?.record.holderIdentity).toBe("candidate");
+      candidate.abandon();
+    });
+
+    it("a candidate whose clock is hours ahead does not take a live Lease early, nor one behind wait forever for a dead one", async () => {
+      for (const candidateOffset of [HOURS, -HOURS]) {
+        const base = new FakeClock(1_000_000_000);
+        const server = new FakeLeaseServer(base);
+        const holder = replica(base, server.connect(), "holder");
+        await settle();
+        const candidate = replica(skewed(base, candidateOffset), server.connect(), "candidate");
+        await base.advanceAsync(60_000);
+        expect(candidate.isLeader()).toBe(false);
+        expect(holder.isLeader()).toBe(true);
+        holder.abandon();
+        await base.advanceAsync(19_000);
+        expect(candidate.isLeader()).toBe(true);
+        candidate.abandon();
+      }
+    });
   });
 
   it("lets exactly one of several replicas that start together lead", async () => {
