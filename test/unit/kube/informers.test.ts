@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ApiError, createKubeClient, type KubeObject } from "../../../operator/src/kube/client.ts";
-import { createInformerSet, type InformerSet } from "../../../operator/src/kube/informers.ts";
+import { CacheSyncError, createInformerSet, type InformerSet } from "../../../operator/src/kube/informers.ts";
 import type { ClusterAccess } from "../../../operator/src/kube/kubeconfig.ts";
 import { ObjectStore } from "../../../operator/src/kube/store.ts";
 import { watch } from "../../../operator/src/kube/watch.ts";
@@ -352,6 +352,32 @@ describe.skipIf(!hasOpenssl)("informers, watch and client against a fake API ser
     await set.stop();
     expect(Date.now() - stopped).toBeLessThan(1000);
     await until(() => api.watching(TENANTS) === 0 && api.watching(NAMESPACES) === 0, "the watches to close");
+  });
+
+  it.each([
+    ["list", `LIST ${TENANTS}`, /^the informers did not sync within 0\.6s: TenantPlacement: the API server refused to list tenantplacements\.landlord\.dev \(403 Forbidden: .*\); grant the operator's identity the list verb on tenantplacements\.landlord\.dev$/],
+    ["watch", `WATCH ${NAMESPACES}`, /^the informers did not sync within 0\.6s: Namespace: the API server refused to watch namespaces \(403 Forbidden: .*\); grant the operator's identity the watch verb on namespaces$/],
+  ])("start() gives up after the sync timeout when the %s verb is forbidden, naming the resource and the verb", async (_, request, message) => {
+    await fresh();
+    api.failNext.set(request, Array.from({ length: 1000 }, () => 403));
+    const set = createInformerSet({
+      access: access(),
+      store: new ObjectStore(),
+      specs: [{ kind: "TenantPlacement" }, { kind: "Namespace", labelSelector: "landlord.dev/managed-by=landlord" }],
+      log,
+      backoff: { baseMs: 20, maxMs: 100 },
+      watchTimeoutSeconds: () => 60,
+      syncTimeoutMs: 600,
+    });
+    running.push(set);
+    const error = await set.start().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CacheSyncError);
+    expect((error as Error).message).toMatch(message);
+    // It stopped trying: no request after the failure (once one that was on the wire arrived).
+    await sleep(100);
+    const sent = api.requests.length;
+    await sleep(300);
+    expect(api.requests.length).toBe(sent);
   });
 
   it("watch(): an ERROR event rejects with its Status; an abort resolves", async () => {
