@@ -73,5 +73,6 @@ RUN if [ -x /opt/pulumi/bin/pulumi ]; then \
     fi
 USER 1000:1000
 EXPOSE 8080 8081
-ENTRYPOINT ["node", "dist/operator/src/cli/run.js"]
+# --expose-gc from the start: the idle collection after a burst of reconciles needs V8's gc().
+ENTRYPOINT ["node", "--expose-gc", "dist/operator/src/cli/run.js"]
 CMD ["operator"]

@@ -1,5 +1,3 @@
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import { systemClock, type Clock, type TimerHandle } from "./clock.ts";
 
 export interface IdleCollector {
@@ -51,18 +49,12 @@ export function createIdleCollector(options: { collect: () => void; quietMs: num
 }
 
 /**
- * V8's full collection as a function: `gc` when node runs with --expose-gc, else the same function
- * taken from a fresh context after setting the flag (it applies to contexts created afterwards).
- * Undefined if neither works; the operator then simply leaves collection to V8.
+ * V8's full collection as a function: `gc`, which exists when node was started with --expose-gc
+ * (the image's entrypoint, bin/landlord.mjs's shebang, `npm start`). Undefined otherwise; the
+ * operator then leaves collection to V8. The flag is not set at run time with
+ * v8.setFlagsFromString: V8 documents changing flags after start as undefined behaviour.
  */
 export function fullCollection(): (() => void) | undefined {
   const global = globalThis as { gc?: unknown };
-  if (typeof global.gc === "function") return global.gc as () => void;
-  try {
-    setFlagsFromString("--expose-gc");
-    const gc: unknown = runInNewContext("gc");
-    return typeof gc === "function" ? (gc as () => void) : undefined;
-  } catch {
-    return undefined;
-  }
+  return typeof global.gc === "function" ? (global.gc as () => void) : undefined;
 }
