@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -12,15 +11,7 @@ import type { ClusterAccess } from "../../../operator/src/kube/kubeconfig.ts";
 import { ObjectStore } from "../../../operator/src/kube/store.ts";
 import { watch } from "../../../operator/src/kube/watch.ts";
 import { ensurePki, type Pki } from "../../../operator/src/local/pki.ts";
-
-const hasOpenssl = (() => {
-  try {
-    execFileSync("openssl", ["version"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+import { hasOpenssl } from "./openssl.ts";
 
 const TENANTS = "/apis/landlord.dev/v1alpha1/tenantplacements";
 const NAMESPACES = "/api/v1/namespaces";

@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:https";
 import type { ServerResponse } from "node:http";
@@ -10,15 +9,7 @@ import { ApiError, createKubeClient } from "../../../operator/src/kube/client.ts
 import type { ClusterAccess } from "../../../operator/src/kube/kubeconfig.ts";
 import { createTokenBucket, MAX_RETRIES, retryDelayMs } from "../../../operator/src/kube/rateLimit.ts";
 import { ensurePki, type Pki } from "../../../operator/src/local/pki.ts";
-
-const hasOpenssl = (() => {
-  try {
-    execFileSync("openssl", ["version"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+import { hasOpenssl } from "./openssl.ts";
 
 /** Takes `n` tokens at once; returns the fake time at which each take resolved. */
 async function takeTimes(clock: FakeClock, take: () => Promise<void>, n: number, untilMs: number): Promise<number[]> {
