@@ -188,7 +188,6 @@ export function createInformerSet(options: InformerOptions): InformerSet {
       const watchStarted = Date.now();
       try {
         if (resourceVersion === undefined) {
-          verb = "list";
           resourceVersion = await list(spec, listedOnce, abort.signal);
           fresh = true;
           listedOnce = true;
