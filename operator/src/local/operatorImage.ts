@@ -24,7 +24,8 @@ import { PULUMI_TOOL } from "./pulumiTool.ts";
 export const IMAGE_REF = "landlord:dev";
 
 export const RUNTIME_CONFIG: ImageRuntimeConfig = {
-  entrypoint: ["node", "dist/operator/src/cli/run.js"],
+  // --expose-gc from the start, as the Dockerfile: the idle collection after a burst needs gc().
+  entrypoint: ["node", "--expose-gc", "dist/operator/src/cli/run.js"],
   cmd: ["operator"],
   user: "1000:1000",
   workingDir: "/app",

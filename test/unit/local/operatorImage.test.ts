@@ -53,7 +53,7 @@ describe("the image `landlord local image` builds is the Dockerfile's", () => {
       config: { Entrypoint: string[]; User: string; Env: string[]; ExposedPorts: Record<string, object> };
       rootfs: { diff_ids: string[] };
     };
-    expect(config.config).toMatchObject({ Entrypoint: ["node", "dist/operator/src/cli/run.js"], User: "1000:1000" });
+    expect(config.config).toMatchObject({ Entrypoint: ["node", "--expose-gc", "dist/operator/src/cli/run.js"], User: "1000:1000" });
     expect(config.config.Env).toContain("NODE_ENV=production");
     expect(Object.keys(config.config.ExposedPorts)).toEqual(["8080/tcp", "8081/tcp"]);
     expect(config.rootfs.diff_ids).toEqual([`sha256:${"a".repeat(64)}`, `sha256:${"b".repeat(64)}`]);
