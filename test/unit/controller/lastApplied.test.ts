@@ -10,7 +10,7 @@ import { APPLIED_HASH_ANNOTATION, alreadyApplied, appliedHash, withAppliedHash }
 /**
  * The API server's side of an apply, as far as these tests need it: the applied object comes back
  * with a new resourceVersion and its quota quantities normalised ("0.5" → "500m"), the way the real
- * one answers (the integration test in test/integration/appliedHash.test.ts checks the real one).
+ * one answers (the integration test in test/integration/removals.test.ts checks the real one).
  */
 function fakeCluster() {
   const applied: KubeObject[] = [];
