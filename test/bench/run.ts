@@ -6,7 +6,8 @@
  *
  * Scenarios, in the order they run:
  *  - pure code: zod validation of 100,000 specs, the placer seating 100,000 tenants, the policy
- *    engine over 100,000 tenants (target ≤ 200 ms);
+ *    engine over 100,000 tenants (target ≤ 200 ms); the object store's memory over 10,000 Job
+ *    create/delete cycles with and without tombstone expiry (store.ts);
  *  - per N (1,000 and 5,000): the API server's floor for N pooled tenants (floor.ts) on a fresh
  *    local control plane, then, on another fresh one, the operator as its own process converging
  *    the same N tenants, and the ratio operator/floor (target ≤ 1.25); then, with the operator
@@ -50,6 +51,7 @@ import { buildCompiled, startOperatorProcess, waitReady, type OperatorOptions, t
 import { formatSummary, summarize } from "./profile.ts";
 import { describeMachine, percentile, Report, round } from "./report.ts";
 import { idleWrites, memory, restart } from "./steadyState.ts";
+import { storeScenarios } from "./store.ts";
 import { applySetup, tenantObject } from "./workload.ts";
 import { costSignalRuns, describeWrites } from "./costLoop.ts";
 
@@ -103,6 +105,8 @@ function pureScenarios(report: Report): void {
     target: { op: "<=", value: 200 },
     note: `runs: ${runs.map((ms) => round(ms, 1)).join(", ")} ms`,
   });
+
+  storeScenarios(report);
 }
 
 function recordConvergence(report: Report, n: number, floor: ConvergenceRun, operator: ConvergenceRun & { reconciles: string }): void {

@@ -2,11 +2,10 @@ import type { Logger } from "pino";
 import { ApiError, type KubeObject } from "../kube/client.ts";
 import { FINALIZER_FIELD_MANAGER, STATUS_FIELD_MANAGER, type Kind, type Resources } from "../kube/resources.ts";
 import type { ObjectStore } from "../kube/store.ts";
-import { isSubset } from "../placement/compare.ts";
 import type { SignalReading } from "../policy/engine.ts";
 import type { OperationRunner } from "../provision/runner.ts";
 import { jsonEqual } from "./conditions.ts";
-import { TAG_LABEL_PREFIX } from "../../../pulumi/tags.ts";
+import { alreadyApplied, withAppliedHash } from "./lastApplied.ts";
 import { foreignOwner, isManaged, ownerOfDesired } from "./ownership.ts";
 import type { EgressAllowance } from "./egress.ts";
 
@@ -51,9 +50,11 @@ export class ForeignObjectError extends Error {
 export { isManaged };
 
 /**
- * Server-side applies `desired` unless the store's copy already contains it (so an idle cluster
- * sees no writes). Before creating a Namespace the store has not seen, it checks the live cluster:
- * the informers only watch Landlord's own objects, and someone else's namespace is never taken over.
+ * Server-side applies `desired` unless Landlord last applied exactly this and nothing drifted (see
+ * lastApplied.ts), so an idle cluster sees no writes, and a field removed from `desired` is removed
+ * from the object: the apply under the same field manager drops what the manager no longer sets.
+ * Before creating a Namespace the store has not seen, it checks the live cluster: the informers
+ * only watch Landlord's own objects, and someone else's namespace is never taken over.
  */
 export async function applyIfChanged(ctx: ControllerContext, desired: KubeObject): Promise<{ changed: boolean; object: KubeObject }> {
   const kind = desired.kind as Kind;
@@ -63,44 +64,15 @@ export async function applyIfChanged(ctx: ControllerContext, desired: KubeObject
   const namespace = desired.metadata.namespace ? ctx.store.get("Namespace", desired.metadata.namespace) : undefined;
   const conflict = foreignOwner(cached, owner) ?? foreignOwner(namespace, owner);
   if (conflict) throw new ForeignObjectError(`${conflict}: Landlord does not take it over; rename or remove it`);
-  if (cached && isSubset(desired, cached) && ownedMapsMatch(desired, cached) && ownedLabelsMatch(desired, cached)) return { changed: false, object: cached };
+  if (cached && alreadyApplied(desired, cached)) return { changed: false, object: cached };
   if (!cached && kind === "Namespace") {
     const live = await ctx.resources.get(kind, desired.metadata.name);
     const foreign = live ? (isManaged(live) ? foreignOwner({ ...live, kind }, owner) : `namespace ${desired.metadata.name} exists and was not created by Landlord`) : undefined;
     if (foreign) throw new ForeignObjectError(`${foreign}; rename or remove it`);
   }
-  const object = await ctx.resources.apply(desired);
+  const object = await ctx.resources.apply(withAppliedHash(desired));
   ctx.store.upsert(kind, { ...object, kind });
   return { changed: true, object };
-}
-
-/**
- * Maps whose every key Landlord owns: a key the desired object no longer has must be removed, which
- * a subset comparison cannot see (a registry entry of a departed tenant, a dropped quota key).
- */
-const OWNED_MAPS: Partial<Record<Kind, string[][]>> = { ConfigMap: [["data"]], ResourceQuota: [["spec", "hard"]] };
-
-function at(object: unknown, path: string[]): Record<string, unknown> {
-  let value: unknown = object;
-  for (const key of path) value = typeof value === "object" && value !== null ? (value as Record<string, unknown>)[key] : undefined;
-  return typeof value === "object" && value !== null ? (value as Record<string, unknown>) : {};
-}
-
-/**
- * Labels that come from a tenant's tags: one removed from spec.tags must leave every object, which
- * a subset comparison never notices (the apply then drops it: the field manager no longer sets it).
- */
-function ownedLabelsMatch(desired: KubeObject, actual: KubeObject): boolean {
-  const wanted = desired.metadata.labels ?? {};
-  return Object.keys(actual.metadata.labels ?? {}).every((key) => !key.startsWith(TAG_LABEL_PREFIX) || key in wanted);
-}
-
-function ownedMapsMatch(desired: KubeObject, actual: KubeObject): boolean {
-  for (const path of OWNED_MAPS[desired.kind as Kind] ?? []) {
-    const wanted = at(desired, path);
-    for (const key of Object.keys(at(actual, path))) if (!(key in wanted)) return false;
-  }
-  return true;
 }
 
 /** Writes `status` through the status subresource, only when it differs from what is stored. */

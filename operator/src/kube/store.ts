@@ -1,22 +1,79 @@
 import type { KubeObject } from "./client.ts";
-import type { Kind } from "./resources.ts";
+import { systemClock, type Clock } from "./clock.ts";
+import { RESOURCES, type Kind } from "./resources.ts";
 
 /** Label keys the store indexes, so per-tenant and per-pool lookups do not scan every object. */
 export const INDEXED_LABELS = ["landlord.dev/tenant", "landlord.dev/pool"] as const;
 export type IndexedLabel = (typeof INDEXED_LABELS)[number];
 
-export type ChangeListener = (kind: Kind, object: KubeObject, change: "upsert" | "delete") => void;
+/**
+ * What the store hands out: the one shared copy every reconcile and listener reads. Changing it in
+ * place would change every other reader's view and the store's own (its indexes, its versions)
+ * behind its back: copy first (`{...object, metadata: {...object.metadata}}`, structuredClone).
+ */
+export type DeepReadonly<T> = T extends (infer U)[] ? DeepReadonly<U>[] : T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> } : T;
+export type Cached<T extends KubeObject = KubeObject> = DeepReadonly<T>;
+
+export type ChangeListener = (kind: Kind, object: Cached, change: "upsert" | "delete") => void;
 
 /** The store's key of an object within its kind: `namespace/name`, `/name` when cluster-scoped. */
 export const objectKey = (object: KubeObject): string => `${object.metadata.namespace ?? ""}/${object.metadata.name}`;
 const keyOf = objectKey;
 
-function rv(object: KubeObject | undefined): bigint {
-  try {
-    return BigInt(object?.metadata.resourceVersion ?? "0");
-  } catch {
-    return 0n;
-  }
+/**
+ * Kinds whose resourceVersions may be ordered as integers. The API documents it for every resource
+ * served by kube-apiserver itself, built-in or CRD, since Kubernetes 1.35 (KEP-5504; before, only
+ * equality was promised, though etcd's revisions were the same integers): every kind Landlord
+ * reads. A kind served by an aggregated API server would not be in this set: its versions are
+ * opaque, and a different one counts as newer by arrival.
+ */
+export const ORDERED_VERSION_KINDS: ReadonlySet<Kind> = new Set(Object.keys(RESOURCES) as Kind[]);
+
+/** A resourceVersion as an integer where it is one: positive, decimal, no leading zero (as client-go's CompareResourceVersion). */
+function integerVersion(version: string | undefined): bigint | undefined {
+  return version !== undefined && /^[1-9][0-9]*$/.test(version) ? BigInt(version) : undefined;
+}
+
+/**
+ * -1, 0 or 1 when `a` and `b` can be ordered (an ordered kind, both integers); otherwise undefined,
+ * and the caller may only ask whether they are equal.
+ */
+export function compareVersions(ordered: boolean, a: string | undefined, b: string | undefined): -1 | 0 | 1 | undefined {
+  if (!ordered) return undefined;
+  const x = integerVersion(a);
+  const y = integerVersion(b);
+  if (x === undefined || y === undefined) return undefined;
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** Whether a copy at `incoming` is older than, or the same as, one at `known` (false when that cannot be known and they differ). */
+function notNewer(ordered: boolean, known: string | undefined, incoming: string | undefined): boolean {
+  const order = compareVersions(ordered, known, incoming);
+  return order === undefined ? known === incoming : order >= 0;
+}
+
+/**
+ * How long a deleted object's tombstone is kept. It stops a copy older than the deletion from
+ * bringing the object back: the answer to one of the operator's own writes that was in flight when
+ * the deletion's watch event arrived, or a list made before the deletion and answered after it.
+ * Both are requests, which the client ends after 60 s (REQUEST_TIMEOUT_MS in client.ts); five
+ * times that is ample. Kept for the life of the process instead, every deleted Job, decision and
+ * namespace was remembered forever.
+ */
+export const TOMBSTONE_TTL_MS = 5 * 60_000;
+
+interface Tombstone {
+  version: string | undefined;
+  /** When it was recorded (the store's clock). */
+  at: number;
+}
+
+export interface StoreOptions {
+  /** For tombstone expiry; the system clock by default. */
+  clock?: Pick<Clock, "now">;
+  tombstoneTtlMs?: number;
+  /** Kinds whose versions are ordered as integers (ORDERED_VERSION_KINDS by default). */
+  orderedKinds?: ReadonlySet<Kind>;
 }
 
 /**
@@ -46,41 +103,59 @@ export function trimManagedFieldsInPlace(kind: Kind, object: KubeObject): void {
  * The operator's view of the cluster: what the informers delivered, overlaid with the answers to
  * its own writes. Without the overlay a reconcile that runs right after a write would read the
  * informer's older copy and decide again on stale data (a pool placing the same tenant twice).
- * resourceVersions are compared as numbers: the API server documents them as opaque, but etcd's
- * are monotonic integers, and the comparison only ever chooses the newer of two copies.
+ * Choosing the newer of two copies needs their versions ordered: where the API allows it (see
+ * ORDERED_VERSION_KINDS), as integers; elsewhere a copy with a different version is newer because
+ * it arrived later. Deleted objects leave a tombstone for TOMBSTONE_TTL_MS.
  */
 export class ObjectStore {
   private readonly objects = new Map<Kind, Map<string, KubeObject>>();
-  private readonly tombstones = new Map<Kind, Map<string, bigint>>();
+  /** By `kind|key`, oldest first (a tombstone set again moves to the end), so expiry trims the front. */
+  private readonly tombstones = new Map<string, Tombstone>();
   private readonly indexes = new Map<string, Set<string>>();
   private readonly listeners: ChangeListener[] = [];
+  private readonly clock: Pick<Clock, "now">;
+  private readonly tombstoneTtlMs: number;
+  private readonly orderedKinds: ReadonlySet<Kind>;
+
+  constructor(options: StoreOptions = {}) {
+    this.clock = options.clock ?? systemClock;
+    this.tombstoneTtlMs = options.tombstoneTtlMs ?? TOMBSTONE_TTL_MS;
+    this.orderedKinds = options.orderedKinds ?? ORDERED_VERSION_KINDS;
+  }
 
   onChange(listener: ChangeListener): void {
     this.listeners.push(listener);
   }
 
-  get<T extends KubeObject = KubeObject>(kind: Kind, name: string, namespace?: string): T | undefined {
-    return this.objects.get(kind)?.get(`${namespace ?? ""}/${name}`) as T | undefined;
+  get<T extends KubeObject = KubeObject>(kind: Kind, name: string, namespace?: string): Cached<T> | undefined {
+    return this.objects.get(kind)?.get(`${namespace ?? ""}/${name}`) as Cached<T> | undefined;
   }
 
-  list<T extends KubeObject = KubeObject>(kind: Kind): T[] {
-    return [...(this.objects.get(kind)?.values() ?? [])] as T[];
+  list<T extends KubeObject = KubeObject>(kind: Kind): Cached<T>[] {
+    return [...(this.objects.get(kind)?.values() ?? [])] as Cached<T>[];
   }
 
   /** Objects of `kind` whose label `label` has `value`. */
-  byLabel<T extends KubeObject = KubeObject>(kind: Kind, label: IndexedLabel, value: string): T[] {
+  byLabel<T extends KubeObject = KubeObject>(kind: Kind, label: IndexedLabel, value: string): Cached<T>[] {
     const keys = this.indexes.get(`${kind}|${label}|${value}`);
     if (!keys) return [];
     const objects = this.objects.get(kind);
-    return [...keys].map((key) => objects?.get(key)).filter((o): o is KubeObject => o !== undefined) as T[];
+    return [...keys].map((key) => objects?.get(key)).filter((o): o is KubeObject => o !== undefined) as Cached<T>[];
   }
 
   count(kind: Kind): number {
     return this.objects.get(kind)?.size ?? 0;
   }
 
+  /** Deleted objects still remembered (see TOMBSTONE_TTL_MS). */
+  tombstoneCount(): number {
+    this.expireTombstones();
+    return this.tombstones.size;
+  }
+
   /** Records a copy the informer delivered or a write returned, unless the store has a newer one. */
   upsert(kind: Kind, stored: KubeObject): void {
+    this.expireTombstones();
     const used = usedManagedFields(kind, stored);
     // A copy of the metadata: the caller may still hold the object it passed (a write's answer).
     const object = used === "unchanged" ? stored : { ...stored, metadata: { ...stored.metadata, managedFields: used } };
@@ -89,18 +164,22 @@ export class ObjectStore {
     const byKind = this.objects.get(kind) ?? new Map<string, KubeObject>();
     this.objects.set(kind, byKind);
     const current = byKind.get(key);
-    const version = rv(object);
-    if (current && rv(current) > version) return;
-    if (current && version > 0n && rv(current) === version) {
-      // The same version again: the watch event of the operator's own write, whose answer the
-      // overlay already holds. Nothing changed, so nobody is woken (each write used to wake its
-      // object's reconciler once more, for nothing). The informer's copy is kept in its place.
-      byKind.set(key, object);
-      return;
+    const ordered = this.orderedKinds.has(kind);
+    const version = object.metadata.resourceVersion;
+    if (current) {
+      const order = compareVersions(ordered, current.metadata.resourceVersion, version);
+      if (order === 1) return;
+      if (version !== undefined && current.metadata.resourceVersion === version) {
+        // The same version again: the watch event of the operator's own write, whose answer the
+        // overlay already holds. Nothing changed, so nobody is woken (each write used to wake its
+        // object's reconciler once more, for nothing). The informer's copy is kept in its place.
+        byKind.set(key, object);
+        return;
+      }
     }
-    const tombstone = this.tombstones.get(kind)?.get(key);
-    if (tombstone !== undefined && tombstone >= version) return;
-    this.tombstones.get(kind)?.delete(key);
+    const tombstone = this.tombstones.get(`${kind}|${key}`);
+    if (tombstone !== undefined && notNewer(ordered, tombstone.version, version)) return;
+    this.tombstones.delete(`${kind}|${key}`);
     if (current) this.unindex(kind, key, current);
     byKind.set(key, object);
     this.index(kind, key, object);
@@ -108,11 +187,15 @@ export class ObjectStore {
   }
 
   remove(kind: Kind, object: KubeObject): void {
+    this.expireTombstones();
     const key = keyOf(object);
     const current = this.objects.get(kind)?.get(key);
-    const tombstones = this.tombstones.get(kind) ?? new Map<string, bigint>();
-    this.tombstones.set(kind, tombstones);
-    tombstones.set(key, rv(object) > rv(current) ? rv(object) : rv(current));
+    // The deletion happened at the later of the two versions, where that can be known.
+    const known = current?.metadata.resourceVersion;
+    const deleted = object.metadata.resourceVersion;
+    const later = compareVersions(this.orderedKinds.has(kind), known, deleted) === 1 ? known : (deleted ?? known);
+    this.tombstones.delete(`${kind}|${key}`);
+    this.tombstones.set(`${kind}|${key}`, { version: later, at: this.clock.now() });
     if (!current) return;
     this.objects.get(kind)?.delete(key);
     this.unindex(kind, key, current);
@@ -130,14 +213,25 @@ export class ObjectStore {
    * not have, i.e. deleted while the informer was not watching. An object newer than the list (the
    * answer to one of the operator's own writes, made after the list's snapshot) is kept: its watch
    * events follow. The deletion is recorded at the list's version, so a re-created object is taken.
-   * Without a version, every unlisted object goes.
+   * Without a version that can be ordered, every unlisted object goes (a newer one comes back with
+   * its watch event).
    */
   removeUnlisted(kind: Kind, listed: ReadonlySet<string>, listResourceVersion?: string): void {
-    const version = listResourceVersion === undefined ? undefined : rv({ metadata: { resourceVersion: listResourceVersion } } as KubeObject);
+    const ordered = this.orderedKinds.has(kind);
     for (const [key, current] of this.objects.get(kind) ?? []) {
       if (listed.has(key)) continue;
-      if (version === undefined) this.remove(kind, current);
-      else if (rv(current) <= version) this.remove(kind, { ...current, metadata: { ...current.metadata, resourceVersion: listResourceVersion } });
+      const order = compareVersions(ordered, current.metadata.resourceVersion, listResourceVersion);
+      if (order === undefined) this.remove(kind, current);
+      else if (order <= 0) this.remove(kind, { ...current, metadata: { ...current.metadata, resourceVersion: listResourceVersion } });
+    }
+  }
+
+  /** Drops the tombstones older than the TTL: the oldest are first in the map. */
+  private expireTombstones(): void {
+    const cutoff = this.clock.now() - this.tombstoneTtlMs;
+    for (const [key, tombstone] of this.tombstones) {
+      if (tombstone.at > cutoff) return;
+      this.tombstones.delete(key);
     }
   }
 

@@ -1,8 +1,14 @@
 /**
  * "Is what we would apply already there?": the check that lets the operator skip a server-side
- * apply, so that an idle cluster sees zero writes.
+ * apply, so that an idle cluster sees zero writes. It cannot see a field that was removed from the
+ * desired object: controller/lastApplied.ts pairs it with a hash of what was last applied.
  */
 import { quantitiesEqual } from "./quantity.ts";
+
+/** Whether the value at `path` (object keys and array indices, from the root) is a Kubernetes quantity. */
+export type QuantityField = (path: readonly string[]) => boolean;
+
+const NO_QUANTITIES: QuantityField = () => false;
 
 /**
  * True when `desired` is contained in `actual`:
@@ -11,20 +17,23 @@ import { quantitiesEqual } from "./quantity.ts";
  *   matches recursively; extra keys in actual (server defaults, other managers' fields) are ignored;
  *   an empty map or list in desired also matches a key actual lacks, as the server omits them;
  * - arrays: same length, element-wise match (lists are compared as a whole, as apply replaces them);
- * - primitives: equal, or, when desired is a string or number, both are Kubernetes quantities with
- *   the same value ("0.5" and "500m", 1 and "1"), since the API server normalises quantities.
- *
- * Caveat: the quantity rule applies to every string, not only to quota fields: a label value "1.10"
- * matches an actual "1.1", and "0123" matches "123".
+ * - primitives: equal, or, where `isQuantity` says the field is a quantity, both are Kubernetes
+ *   quantities with the same value ("0.5" and "500m", 1 and "1"), since the API server normalises
+ *   them. Nowhere else: a label value "1.10" is not "1.1".
  */
-export function isSubset(desired: unknown, actual: unknown): boolean {
+export function isSubset(desired: unknown, actual: unknown, isQuantity: QuantityField = NO_QUANTITIES): boolean {
+  return subset(desired, actual, isQuantity, []);
+}
+
+function subset(desired: unknown, actual: unknown, isQuantity: QuantityField, path: string[]): boolean {
   if (desired === undefined || desired === actual) return true;
   if (typeof desired !== "object" || desired === null) {
     // Two different numbers are never equal quantities; only a string on either side can be.
     if (
       (typeof desired === "string" || typeof desired === "number") &&
       (typeof actual === "string" || typeof actual === "number") &&
-      (typeof desired === "string" || typeof actual === "string")
+      (typeof desired === "string" || typeof actual === "string") &&
+      isQuantity(path)
     ) {
       return quantitiesEqual(desired, actual);
     }
@@ -34,7 +43,10 @@ export function isSubset(desired: unknown, actual: unknown): boolean {
   if (Array.isArray(desired)) {
     if (!Array.isArray(actual) || actual.length !== desired.length) return false;
     for (let i = 0; i < desired.length; i++) {
-      if (!isSubset(desired[i], actual[i])) return false;
+      path.push(String(i));
+      const same = subset(desired[i], actual[i], isQuantity, path);
+      path.pop();
+      if (!same) return false;
     }
     return true;
   }
@@ -51,7 +63,10 @@ export function isSubset(desired: unknown, actual: unknown): boolean {
       if (isEmpty(want)) continue;
       return false;
     }
-    if (!isSubset(want, have[key])) return false;
+    path.push(key);
+    const same = subset(want, have[key], isQuantity, path);
+    path.pop();
+    if (!same) return false;
   }
   return true;
 }

@@ -1,6 +1,11 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { isSubset } from "../../../operator/src/placement/compare.ts";
+import { isSubset, type QuantityField } from "../../../operator/src/placement/compare.ts";
+
+/** Every leaf is a quantity: what the quantity rule does, apart from where it applies. */
+const everywhere: QuantityField = () => true;
+/** A ResourceQuota's quantities. */
+const quotaHard: QuantityField = (path) => path.length === 3 && path[0] === "spec" && path[1] === "hard";
 
 const desiredQuota = {
   apiVersion: "v1",
@@ -27,21 +32,33 @@ const liveQuota = {
 
 describe("isSubset", () => {
   it("finds an applied object unchanged despite server defaults and normalised quantities", () => {
-    expect(isSubset(desiredQuota, liveQuota)).toBe(true);
+    expect(isSubset(desiredQuota, liveQuota, quotaHard)).toBe(true);
+  });
+
+  it("compares quantities by value only where the field is a quantity", () => {
+    // The same normalised values anywhere else are different strings: a label "1.10" is not "1.1".
+    expect(isSubset(desiredQuota, liveQuota)).toBe(false);
+    const labelled = (value: string) => ({ metadata: { labels: { version: value } }, spec: { hard: { cpu: value } } });
+    expect(isSubset(labelled("1.10"), labelled("1.1"), quotaHard)).toBe(false);
+    expect(isSubset({ spec: { hard: { cpu: "1.10" } } }, { spec: { hard: { cpu: "1.1" } } }, quotaHard)).toBe(true);
+    // Array indices are part of the path.
+    const limits: QuantityField = (path) => path.join(".") === "limits.0.max.cpu";
+    expect(isSubset({ limits: [{ max: { cpu: "0.5" } }] }, { limits: [{ max: { cpu: "500m" } }] }, limits)).toBe(true);
+    expect(isSubset({ limits: [{ min: { cpu: "0.5" } }] }, { limits: [{ min: { cpu: "500m" } }] }, limits)).toBe(false);
   });
 
   it("sees a changed quota, label or missing key", () => {
     const changedCpu = structuredClone(liveQuota);
     changedCpu.spec.hard["requests.cpu"] = "1";
-    expect(isSubset(desiredQuota, changedCpu)).toBe(false);
+    expect(isSubset(desiredQuota, changedCpu, quotaHard)).toBe(false);
 
     const changedLabel = structuredClone(liveQuota);
     changedLabel.metadata.labels["landlord.dev/tenant"] = "other";
-    expect(isSubset(desiredQuota, changedLabel)).toBe(false);
+    expect(isSubset(desiredQuota, changedLabel, quotaHard)).toBe(false);
 
     const missing = structuredClone(liveQuota) as { spec: { hard: Record<string, unknown> } };
     delete missing.spec.hard.pods;
-    expect(isSubset(desiredQuota, missing)).toBe(false);
+    expect(isSubset(desiredQuota, missing, quotaHard)).toBe(false);
   });
 
   it("matches an empty map or list the API server left out, and nothing else that is missing", () => {
@@ -80,14 +97,14 @@ describe("isSubset", () => {
   });
 
   it("compares numbers and strings as quantities only when both parse", () => {
-    expect(isSubset("0.5", "500m")).toBe(true);
-    expect(isSubset(1, "1")).toBe(true);
-    expect(isSubset("1", 1)).toBe(true);
-    expect(isSubset("1Gi", "1024Mi")).toBe(true);
-    expect(isSubset("1Gi", "1G")).toBe(false);
-    expect(isSubset("abc", "ABC")).toBe(false);
-    expect(isSubset(1, 2)).toBe(false);
-    expect(isSubset("", 0)).toBe(false);
+    expect(isSubset("0.5", "500m", everywhere)).toBe(true);
+    expect(isSubset(1, "1", everywhere)).toBe(true);
+    expect(isSubset("1", 1, everywhere)).toBe(true);
+    expect(isSubset("1Gi", "1024Mi", everywhere)).toBe(true);
+    expect(isSubset("1Gi", "1G", everywhere)).toBe(false);
+    expect(isSubset("abc", "ABC", everywhere)).toBe(false);
+    expect(isSubset(1, 2, everywhere)).toBe(false);
+    expect(isSubset("", 0, everywhere)).toBe(false);
   });
 
   it("ignores inherited properties on both sides", () => {
