@@ -6,7 +6,7 @@ import type { PulumiFn } from "@pulumi/pulumi/automation/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ProvisionError, stackName, type StackBackend, type StackRequest } from "../../operator/src/provision/port.ts";
 import { createPulumiBackend } from "../../operator/src/provision/pulumi.ts";
-import { ensurePulumi } from "../../operator/src/provision/pulumi-cli.ts";
+import { ensurePulumi } from "../../operator/src/provision/pulumiCli.ts";
 
 /**
  * The pulumi adapter against the real engine: the Pulumi CLI built from its Go module (through

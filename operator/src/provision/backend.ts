@@ -11,7 +11,7 @@ export function createStackBackend(config: OperatorConfig, log: Logger): StackBa
   const load = (): Promise<StackBackend> =>
     (loaded ??= config.provisioner === "plan"
       ? import("./plan.ts").then((m) => m.planBackend())
-      : Promise.all([import("./pulumi.ts"), import("./pulumi-cli.ts")]).then(async ([adapter, cli]) =>
+      : Promise.all([import("./pulumi.ts"), import("./pulumiCli.ts")]).then(async ([adapter, cli]) =>
           adapter.createPulumiBackend({
             backendUrl: config.pulumiBackendUrl as string,
             // Pulumi's own default for self-managed backends; it needs PULUMI_CONFIG_PASSPHRASE.

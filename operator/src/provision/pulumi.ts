@@ -6,13 +6,13 @@ import { LocalWorkspace, PulumiCommand, Stack, type ConfigMap, type PulumiFn } f
 import { programFor } from "../../../pulumi/program.ts";
 import { NODEJS_SDK_ENV } from "../local/pulumiTool.ts";
 import { stackName, type StackBackend, type StackRequest, type StackResult } from "./port.ts";
-import { abortError, classifyPulumiError } from "./pulumi-errors.ts";
-import { resourcesFromDeployment, stackOutputsFrom } from "./pulumi-state.ts";
+import { abortError, classifyPulumiError } from "./pulumiErrors.ts";
+import { resourcesFromDeployment, stackOutputsFrom } from "./pulumiState.ts";
 
 /**
  * The `pulumi` adapter (DESIGN.md section 4): each stack is a LocalWorkspace with its own work
  * directory and an inline program from pulumi/, run by the Pulumi CLI built from its Go module
- * (pulumi-cli.ts). Calls block until the CLI is done; the OperationRunner bounds and schedules them
+ * (pulumiCli.ts). Calls block until the CLI is done; the OperationRunner bounds and schedules them
  * and aborts the signal on timeout or shutdown.
  */
 
@@ -26,7 +26,7 @@ export interface PulumiBackendOptions {
   secretsProvider: string;
   /** Root of the per-stack work directories, `<workRoot>/<stackName>` (Pulumi.yaml and stack settings). */
   workRoot: string;
-  /** The CLI: a PulumiCommand, or an installation root holding bin/pulumi (pulumi-cli.ts ensurePulumi().dir). */
+  /** The CLI: a PulumiCommand, or an installation root holding bin/pulumi (pulumiCli.ts ensurePulumi().dir). */
   pulumi: PulumiCommand | { root: string };
   /** The program of a stack; the programs in pulumi/ by default. */
   program?: (request: StackRequest) => PulumiFn;
