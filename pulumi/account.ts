@@ -6,7 +6,7 @@ import { databaseArgs, tenantDatabase } from "./database.ts";
 import { ACCOUNT_NAME_MAX, awsDisplayName, awsName, SESSION_NAME_MAX } from "./names.ts";
 import { taggedProvider } from "./provider.ts";
 import { checkStackTags } from "./stackTags.ts";
-import { COST_KEYS } from "./tags.ts";
+import { COST_KEYS } from "../operator/src/api/labels.ts";
 
 /**
  * The account stack: a dedicated AWS account in the organization, a monthly budget on the tenant's

@@ -7,7 +7,7 @@ import { isSubset } from "../placement/compare.ts";
 import type { SignalReading } from "../policy/engine.ts";
 import type { OperationRunner } from "../provision/runner.ts";
 import { jsonEqual } from "./conditions.ts";
-import { TAG_LABEL_PREFIX } from "../../../pulumi/tags.ts";
+import { TAG_LABEL_PREFIX } from "../api/labels.ts";
 import { foreignOwner, isManaged, ownerOfDesired } from "./ownership.ts";
 import type { EgressAllowance } from "./egress.ts";
 

@@ -18,7 +18,7 @@ import { createMetrics } from "../metrics/metrics.ts";
 import { startObservabilityServers } from "../metrics/server.ts";
 import { poolKey, tenantKey, type ControllerContext } from "./context.ts";
 import { CHILD_NAMES, CHILD_NETWORK_POLICIES } from "./children.ts";
-import { LABELS, MANAGED_SELECTOR } from "./labels.ts";
+import { LABELS, MANAGED_SELECTOR } from "../api/labels.ts";
 import { MIGRATION_JOB_PREFIX } from "./migration.ts";
 import { reconcilePool } from "./tenantPool.ts";
 import { reconcileTenant } from "./tenantPlacement.ts";
