@@ -1,5 +1,5 @@
-import { createHash } from "node:crypto";
 import { COST_KEYS, MANAGED_BY_VALUE, REQUIRED_COST_KEYS, RESERVED_PREFIX, TAG_LABEL_PREFIX, tagLabelKey } from "../operator/src/api/labels.ts";
+import { shortenWithHash } from "../operator/src/api/names.ts";
 import { LABEL_KEY, LABEL_VALUE, TAG_KEY, type Tier } from "../operator/src/api/v1alpha1/common.ts";
 
 /**
@@ -112,12 +112,8 @@ export function costTags(input: CostTagInput): Record<string, string> {
  */
 export function toLabelValue(value: string): string {
   if (value.length <= MAX_LABEL_VALUE && LABEL_VALUE.test(value)) return value;
-  const hash = createHash("sha256").update(value).digest("hex").slice(0, 8);
-  const readable = value
-    .replace(/[^A-Za-z0-9._-]/g, "_")
-    .replace(/^[^A-Za-z0-9]+/, "")
-    .slice(0, MAX_LABEL_VALUE - hash.length - 1);
-  return readable.length > 0 ? `${readable}-${hash}` : hash;
+  const readable = value.replace(/[^A-Za-z0-9._-]/g, "_").replace(/^[^A-Za-z0-9]+/, "");
+  return shortenWithHash(readable, MAX_LABEL_VALUE, value);
 }
 
 /** The label key of a cost tag key: the required keys as they are, a tenant's own under tags.landlord.dev/. */

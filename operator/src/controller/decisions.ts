@@ -6,7 +6,7 @@ import type { TierChoice } from "./desiredTier.ts";
 import { compact } from "./conditions.ts";
 import type { ControllerContext } from "./context.ts";
 import { LABELS } from "../api/labels.ts";
-import { decisionName, decisionSequence } from "./names.ts";
+import { decisionName, decisionSequence } from "../api/names.ts";
 
 export interface DecisionObject extends KubeObject {
   spec: PlacementDecisionSpec;

@@ -5,7 +5,7 @@ import { ownerAnnotations } from "./children.ts";
 import type { ControllerContext } from "./context.ts";
 import { LABELS } from "../api/labels.ts";
 import { tenantLabels } from "./labels.ts";
-import { tenantNamespace } from "./names.ts";
+import { tenantNamespace } from "../api/names.ts";
 import type { StackEntry } from "./stacks.ts";
 
 /**

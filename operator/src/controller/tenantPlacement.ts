@@ -19,7 +19,7 @@ import type { TierChoice } from "./desiredTier.ts";
 import { choosePlacement, type PlacementChoice } from "./placementChoice.ts";
 import { APPROVE_ANNOTATION, FINALIZER, LABELS, MANAGED_BY_VALUE, REQUIRED_COST_KEYS } from "../api/labels.ts";
 import { AUDIT_ANNOTATIONS } from "../audit/annotations.ts";
-import { tenantNamespace } from "./names.ts";
+import { tenantNamespace } from "../api/names.ts";
 import { foreignOwner, type Owner } from "./ownership.ts";
 import { parseShardIndex } from "../placement/placer.ts";
 import { EGRESS_POLICY_NAME } from "./egress.ts";
