@@ -9,7 +9,7 @@ import type { OperationRunner } from "../provision/runner.ts";
 import { jsonEqual } from "./conditions.ts";
 import { TAG_LABEL_PREFIX } from "../api/labels.ts";
 import { foreignOwner, isManaged, ownerOfDesired } from "./ownership.ts";
-import type { EgressAllowance } from "./egress.ts";
+import type { EgressAllowance } from "../config.ts";
 
 /** Counters the reconcilers bump; implemented by the metrics module, a no-op in unit tests. */
 export interface ControllerMetrics {
