@@ -10,7 +10,6 @@ import { createWorkQueue, type ReconcileResult } from "../kube/queue.ts";
 import { createResources, type Kind, type Resources } from "../kube/resources.ts";
 import { createPrometheusClient } from "../policy/prometheus.ts";
 import { createPrometheusSignals } from "../policy/prometheusSignals.ts";
-import { createStackBackend } from "../provision/backend.ts";
 import type { StackBackend } from "../provision/port.ts";
 import { createOperationRunner } from "../provision/runner.ts";
 import { ObjectStore } from "../kube/store.ts";
@@ -133,11 +132,11 @@ export interface RunningOperator {
 
 export interface StartOptions {
   /**
-   * The provisioner adapter to use instead of the one `config.provisioner` names. For callers that
-   * run the operator in-process and must control what provisioning does (the reliability tests
-   * inject failing, hanging and lock-holding backends); the CLI never sets it.
+   * The provisioner adapter: the CLI passes createStackBackend's (the one `config.provisioner`
+   * names, with local/'s Pulumi CLI wired in); the reliability tests inject failing, hanging and
+   * lock-holding ones.
    */
-  backend?: StackBackend;
+  backend: StackBackend;
 }
 
 /**
@@ -145,7 +144,7 @@ export interface StartOptions {
  * nothing is listed or reconciled until this process holds the Lease; losing it stops the
  * operator (the caller exits and is restarted), as controller-runtime does.
  */
-export async function startOperator(config: OperatorConfig, log: Logger, options: StartOptions = {}): Promise<RunningOperator> {
+export async function startOperator(config: OperatorConfig, log: Logger, options: StartOptions): Promise<RunningOperator> {
   const access = loadClusterAccess(config.kubeconfig, { preferInCluster: true });
   for (const warning of access.warnings) log.warn({ source: access.source }, warning);
   const client = createKubeClient(access);
@@ -219,7 +218,7 @@ export async function startOperator(config: OperatorConfig, log: Logger, options
     log,
     enqueue: (tenantId) => queue.add(tenantKey(tenantId)),
   });
-  const backend = options.backend ?? createStackBackend(config, log);
+  const backend = options.backend;
   const provisioner = createOperationRunner({
     backend,
     concurrency: config.provisionConcurrency,
