@@ -1,7 +1,8 @@
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { existsSync } from "node:fs";
-import { caseViolations, citationViolations, commentsOf, LAYERS, layerViolations, listFiles, NAMED_ROOTS, readSources, SOURCE_ROOTS } from "./layers.ts";
+import { readFileSync } from "node:fs";
+import { caseViolations, citationViolations, commentsOf, LAYERS, layerViolations, layoutProblems, listFiles, missingCitations, NAMED_ROOTS, readSources, SOURCE_ROOTS } from "./layers.ts";
 
 const REPO_ROOT = path.resolve(import.meta.dirname, "../../..");
 const isSource = (file: string): boolean => file.endsWith(".ts");
@@ -14,6 +15,13 @@ describe("the repository", () => {
     const files = readSources(REPO_ROOT, listFiles(REPO_ROOT, SOURCE_ROOTS, isSource));
     expect(files.length).toBeGreaterThan(100);
     expect(layerViolations(files)).toEqual([]);
+  });
+  it("has a README whose layout lists the layers in order, and which cites only files the repository holds", () => {
+    const readme = readFileSync(path.join(REPO_ROOT, "README.md"), "utf8");
+    const block = /<!-- layout -->[\s\S]*?```\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(block, "README.md has a <!-- layout --> block").toBeDefined();
+    expect(layoutProblems(block ?? "")).toEqual([]);
+    expect(missingCitations(readme, listFiles(REPO_ROOT, ["."], () => true).map((f) => f.replace(/^\.\//, "")))).toEqual([]);
   });
   it("names files and directories in camelCase", () => {
     expect(caseViolations(listFiles(REPO_ROOT, NAMED_ROOTS, (f) => f.endsWith(".ts") || f.endsWith(".mjs")))).toEqual([]);
@@ -65,6 +73,16 @@ describe("the checks themselves", () => {
     expect(layerViolations([file("operator/src/cli/x.ts", 'import { poll } from "../../../test/poll.ts";')])).toEqual([
       "operator/src/cli/x.ts imports ../../../test/poll.ts, which is outside the layered sources (operator/src, pulumi)",
     ]);
+  });
+
+  it("find a layer the README layout leaves out or lists out of order, and a document's missing file", () => {
+    const all = LAYERS.flatMap((l) => l.paths).join("  x\n");
+    expect(layoutProblems(all)).toEqual([]);
+    expect(layoutProblems(all.replace("operator/src/kube/", "operator/src/kubernetes/"))).toEqual(["the layout does not list operator/src/kube (layer kube)"]);
+    expect(layoutProblems(["operator/src/cli/", ...LAYERS.flatMap((l) => l.paths)].join("\n").replace(/\noperator\/src\/cli\/$/, ""))).toEqual([
+      "the layout lists the layers out of the table's order (lowest first)",
+    ]);
+    expect(missingCitations("see `test/poll.ts`, DESIGN.md and poll.ts", ["test/poll.ts"])).toEqual(["DESIGN.md"]);
   });
 
   it("find kebab-case and snake_case file and directory names", () => {

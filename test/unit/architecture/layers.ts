@@ -145,6 +145,25 @@ export function citationViolations(files: readonly SourceFile[], repoFiles: read
   return problems;
 }
 
+/** Files a document names (every path-like word with a document or source extension) that the repository does not hold. */
+export function missingCitations(text: string, repoFiles: readonly string[]): string[] {
+  const known = new Set(repoFiles.flatMap((f) => f.split("/").map((_, i, parts) => parts.slice(i).join("/"))));
+  return [...new Set([...text.matchAll(CITED)].map((m) => m[1] as string))].filter((cited) => !known.has(cited));
+}
+
+/**
+ * What is wrong with a README layout block against the table: a layer path it does not list as
+ * the first word of a line, or lists out of the table's order.
+ */
+export function layoutProblems(block: string, layers = LAYERS): string[] {
+  const listed = block.split("\n").map((line) => line.split(/\s+/)[0] ?? "");
+  const wanted = layers.flatMap((layer) => layer.paths.map((p) => ({ layer: layer.name, path: p.replace(/\/$/, "") })));
+  const problems = wanted.filter((w) => !listed.some((l) => l.replace(/\/$/, "") === w.path)).map((w) => `the layout does not list ${w.path} (layer ${w.layer})`);
+  const order = wanted.map((w) => listed.findIndex((l) => l.replace(/\/$/, "") === w.path)).filter((i) => i >= 0);
+  if (order.some((at, i) => i > 0 && at < (order[i - 1] as number))) problems.push("the layout lists the layers out of the table's order (lowest first)");
+  return problems;
+}
+
 /** The repository's files below `roots`, skipping what git ignores by convention here. */
 export function listFiles(repoRoot: string, roots: readonly string[], keep: (file: string) => boolean): string[] {
   const out: string[] = [];
