@@ -123,14 +123,18 @@ export function commentsOf(text: string): string[] {
   return [...ranges].sort(([a], [b]) => a - b).map(([, comment]) => comment);
 }
 
+/** Every path, and every tail of it left when leading directories are dropped, so a citation is one lookup. */
+function pathTails(repoFiles: readonly string[]): Set<string> {
+  return new Set(repoFiles.flatMap((f) => f.split("/").map((_, i, parts) => parts.slice(i).join("/"))));
+}
+
 /**
  * One line per comment that cites a file the repository does not hold. A citation counts as found
  * when it names a tracked file from the repository root, from the citing file's directory, or by
  * the end of its path (`pulumi/tags.ts`, `tags.ts`).
  */
 export function citationViolations(files: readonly SourceFile[], repoFiles: readonly string[]): string[] {
-  // Every path, and every tail of it left when leading directories are dropped, so a citation is one lookup.
-  const known = new Set(repoFiles.flatMap((f) => f.split("/").map((_, i, parts) => parts.slice(i).join("/"))));
+  const known = pathTails(repoFiles);
   const found = (cited: string, from: string): boolean =>
     known.has(cited) || known.has(path.posix.normalize(path.posix.join(path.posix.dirname(from), cited)));
   const problems: string[] = [];
@@ -147,7 +151,7 @@ export function citationViolations(files: readonly SourceFile[], repoFiles: read
 
 /** Files a document names (every path-like word with a document or source extension) that the repository does not hold. */
 export function missingCitations(text: string, repoFiles: readonly string[]): string[] {
-  const known = new Set(repoFiles.flatMap((f) => f.split("/").map((_, i, parts) => parts.slice(i).join("/"))));
+  const known = pathTails(repoFiles);
   return [...new Set([...text.matchAll(CITED)].map((m) => m[1] as string))].filter((cited) => !known.has(cited));
 }
 
