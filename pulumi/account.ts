@@ -3,10 +3,10 @@ import { Budget } from "@pulumi/aws/budgets/budget.js";
 import { Account } from "@pulumi/aws/organizations/account.js";
 import type { StackRequest } from "../operator/src/provision/port.ts";
 import { databaseArgs, tenantDatabase } from "./database.ts";
-import { ACCOUNT_NAME_MAX, awsDisplayName, awsName, SESSION_NAME_MAX } from "./names.ts";
+import { ACCOUNT_NAME_MAX, awsDisplayName, awsName, SESSION_NAME_MAX } from "../operator/src/api/names.ts";
 import { taggedProvider } from "./provider.ts";
 import { checkStackTags } from "./stackTags.ts";
-import { COST_KEYS } from "./tags.ts";
+import { COST_KEYS } from "../operator/src/api/labels.ts";
 
 /**
  * The account stack: a dedicated AWS account in the organization, a monthly budget on the tenant's

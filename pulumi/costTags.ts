@@ -1,6 +1,6 @@
 import { CostAllocationTag } from "@pulumi/aws/costexplorer/costAllocationTag.js";
 import { taggedProvider } from "./provider.ts";
-import { MANAGED_BY, COST_KEYS, REQUIRED_COST_KEYS } from "./tags.ts";
+import { COST_KEYS, MANAGED_BY_VALUE, REQUIRED_COST_KEYS } from "../operator/src/api/labels.ts";
 
 /**
  * The platform stack that turns the cost keys into AWS cost allocation tags, so Cost Explorer and
@@ -14,7 +14,7 @@ export interface CostTagsArgs {
 }
 
 /** Tags of the platform stack's own provider: it belongs to no tenant. */
-export const PLATFORM_TAGS = { [COST_KEYS.managedBy]: MANAGED_BY } as const;
+export const PLATFORM_TAGS = { [COST_KEYS.managedBy]: MANAGED_BY_VALUE } as const;
 
 export function costTagsProgram(args: CostTagsArgs): Record<string, unknown> {
   // Cost allocation tags carry no tags themselves; the provider keeps the defaultTags discipline anyway.

@@ -5,7 +5,7 @@ import { SecurityGroup } from "@pulumi/aws/ec2/securityGroup.js";
 import { Instance } from "@pulumi/aws/rds/instance.js";
 import { SubnetGroup } from "@pulumi/aws/rds/subnetGroup.js";
 import type { DatabaseSettings, DeletionPolicy, StackRequest } from "../operator/src/provision/port.ts";
-import { awsName } from "./names.ts";
+import { awsName } from "../operator/src/api/names.ts";
 import { taggedProvider } from "./provider.ts";
 import { checkStackTags } from "./stackTags.ts";
 

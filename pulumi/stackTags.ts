@@ -1,5 +1,6 @@
 import type { StackRequest } from "../operator/src/provision/port.ts";
-import { COST_KEYS, REQUIRED_COST_KEYS, TagError, tagProblems } from "./tags.ts";
+import { COST_KEYS, REQUIRED_COST_KEYS } from "../operator/src/api/labels.ts";
+import { TagError, tagProblems } from "./tags.ts";
 
 /**
  * A stack refuses to run with tags that would lose cost: the request's tags must be valid AWS tags,

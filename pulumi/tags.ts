@@ -1,38 +1,15 @@
-import { createHash } from "node:crypto";
+import { COST_KEYS, MANAGED_BY_VALUE, REQUIRED_COST_KEYS, RESERVED_PREFIX, TAG_LABEL_PREFIX, tagLabelKey } from "../operator/src/api/labels.ts";
+import { shortenWithHash } from "../operator/src/api/names.ts";
 import { LABEL_KEY, LABEL_VALUE, TAG_KEY, type Tier } from "../operator/src/api/v1alpha1/common.ts";
 
 /**
- * The cost keys of DESIGN.md section 3, made in one place: tags in AWS (through each provider's
- * defaultTags) and labels in Kubernetes (tenantLabels delegates here), so the two never disagree.
+ * The cost tags, made in one place: tags in AWS (through each provider's defaultTags) and labels in
+ * Kubernetes (tenantLabels delegates here), so the two never disagree. The keys are the API's
+ * (operator/src/api/labels.ts).
  *
  * No @pulumi/* import: the operator calls this on every reconcile, and loading Pulumi there would
  * cost tens of MiB for nothing.
  */
-
-export const COST_KEYS = {
-  tenant: "landlord.dev/tenant",
-  tier: "landlord.dev/tier",
-  pool: "landlord.dev/pool",
-  costCenter: "landlord.dev/cost-center",
-  managedBy: "landlord.dev/managed-by",
-} as const;
-
-export const MANAGED_BY = "landlord";
-
-/** Keys every tenant resource carries; pool only when the tenant is pooled. */
-export const REQUIRED_COST_KEYS = [COST_KEYS.tenant, COST_KEYS.tier, COST_KEYS.costCenter, COST_KEYS.managedBy] as const;
-
-/** Keys Landlord sets itself; a tenant's own tag may not use this prefix. */
-export const RESERVED_PREFIX = "landlord.dev/";
-
-/**
- * The label of a tenant's own tag `<key>` is `tags.landlord.dev/<key>`: tags are tenant input, and
- * a label such as pod-security.kubernetes.io/enforce or one a NetworkPolicy selects on must never
- * come from it. The AWS tag keeps the key as written, so a Cost Explorer filter on `team` and a
- * label selector on `tags.landlord.dev/team` find the same tenant.
- */
-export const TAG_LABEL_PREFIX = "tags.landlord.dev/";
-export const tagLabelKey = (key: string): string => `${TAG_LABEL_PREFIX}${key}`;
 
 /** AWS limits (docs: "Tagging AWS resources"): per resource, counting every user tag. */
 export const AWS_TAG_LIMITS = { maxTags: 50, maxKeyLength: 128, maxValueLength: 256 } as const;
@@ -119,7 +96,7 @@ export function costTags(input: CostTagInput): Record<string, string> {
     [COST_KEYS.tenant]: input.tenantId,
     [COST_KEYS.tier]: input.tier,
     [COST_KEYS.costCenter]: input.costCenter,
-    [COST_KEYS.managedBy]: MANAGED_BY,
+    [COST_KEYS.managedBy]: MANAGED_BY_VALUE,
     ...(input.pool ? { [COST_KEYS.pool]: input.pool } : {}),
   };
   problems.push(...tagProblems(tags));
@@ -135,12 +112,8 @@ export function costTags(input: CostTagInput): Record<string, string> {
  */
 export function toLabelValue(value: string): string {
   if (value.length <= MAX_LABEL_VALUE && LABEL_VALUE.test(value)) return value;
-  const hash = createHash("sha256").update(value).digest("hex").slice(0, 8);
-  const readable = value
-    .replace(/[^A-Za-z0-9._-]/g, "_")
-    .replace(/^[^A-Za-z0-9]+/, "")
-    .slice(0, MAX_LABEL_VALUE - hash.length - 1);
-  return readable.length > 0 ? `${readable}-${hash}` : hash;
+  const readable = value.replace(/[^A-Za-z0-9._-]/g, "_").replace(/^[^A-Za-z0-9]+/, "");
+  return shortenWithHash(readable, MAX_LABEL_VALUE, value);
 }
 
 /** The label key of a cost tag key: the required keys as they are, a tenant's own under tags.landlord.dev/. */

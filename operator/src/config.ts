@@ -2,7 +2,6 @@ import { randomBytes } from "node:crypto";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
-import { parseEgressAllowance } from "./controller/egress.ts";
 
 /**
  * The operator's configuration, from flags and environment (flags win). The only module that reads
@@ -10,6 +9,36 @@ import { parseEgressAllowance } from "./controller/egress.ts";
  */
 
 export const PROVISIONERS = ["plan", "pulumi"] as const;
+
+/** One --egress-allow destination that pods of Landlord's namespaces may reach: a CIDR and, optionally, one TCP port. */
+export interface EgressAllowance {
+  cidr: string;
+  port?: number;
+}
+
+const IPV4_CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
+
+/** An IPv4 CIDR as its 32-bit base address and prefix length; undefined when `text` is not one. */
+export function parseIpv4Cidr(text: string): { base: number; bits: number } | undefined {
+  const match = IPV4_CIDR.exec(text);
+  if (!match) return undefined;
+  const [a, b, c, d] = match.slice(1, 5).map(Number) as [number, number, number, number];
+  const bits = Number(match[5]);
+  if ([a, b, c, d].some((o) => o > 255) || bits > 32) return undefined;
+  return { base: ((a << 24) | (b << 16) | (c << 8) | d) >>> 0, bits };
+}
+
+/** Parses `10.0.0.0/16` or `10.0.0.0/16:5432`; throws a one-line error naming the value otherwise. */
+export function parseEgressAllowance(text: string): EgressAllowance {
+  const [cidr = "", port, ...rest] = text.trim().split(":");
+  if (!parseIpv4Cidr(cidr) || rest.length > 0) {
+    throw new RangeError(`invalid egress allowance ${JSON.stringify(text)}: expected an IPv4 CIDR with an optional TCP port, e.g. 10.0.0.0/16 or 10.0.32.0/20:5432`);
+  }
+  if (port === undefined) return { cidr };
+  const number = Number(port);
+  if (!/^\d+$/.test(port) || number < 1 || number > 65535) throw new RangeError(`invalid egress allowance ${JSON.stringify(text)}: the port must be 1 to 65535`);
+  return { cidr, port: number };
+}
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
 // Nanoseconds per unit: summing integer nanoseconds (as Go does) keeps "1.001s" exactly 1001 ms.

@@ -16,7 +16,7 @@ import { join } from "node:path";
 import type { KubeClient, KubeList } from "../../operator/src/kube/client.ts";
 import { createResources } from "../../operator/src/kube/resources.ts";
 import { costReport, costTenant, type CostPlacement } from "../../operator/src/cli/costs.ts";
-import { writeRate } from "../../operator/src/costs/run/command.ts";
+import { writeRate } from "../../operator/src/cli/costLoop.ts";
 import { costRunFromReport } from "../../operator/src/costs/run/costRun.ts";
 import { recordCostRun, type RecordResult } from "../../operator/src/costs/run/record.ts";
 import { DEFAULT_SIGNAL_NAMES } from "../../operator/src/costs/run/signals.ts";

@@ -1,5 +1,5 @@
 /**
- * The policy engine over n synthetic tenants against the DESIGN.md example policy: revenue and
+ * The policy engine over n synthetic tenants against the unit tests' example policy (test/unit/policy/fixtures.ts): revenue and
  * request-share rules on three tiers, hysteresis, Manual demotion, some stale and missing signals,
  * pinned tenants, pending recommendations and recent moves. Inputs are built before the clock
  * starts; a short warm-up pass runs first so the figure is the steady state the operator sees.
@@ -10,7 +10,7 @@ import { compilePolicy, evaluate, type EngineInput, type SignalReading } from ".
 import { HOUR, NOW, policy } from "../unit/policy/fixtures.ts";
 import { prng } from "../fixtures/prng.ts";
 
-/** The unit tests' DESIGN.md example policy, with the design's windows and a Manual demotion. */
+/** The unit tests' example policy, with the default policy's windows (24h, 720h, 168h) and a Manual demotion. */
 export const BENCH_POLICY = policy({
   stabilization: { promoteAfter: "24h", demoteAfter: "720h", cooldown: "168h" },
   approval: { promotion: "Automatic", demotion: "Manual" },

@@ -24,8 +24,8 @@
 import { randomBytes } from "node:crypto";
 import { API_VERSION, tenantPlacementSpec, tenantPoolSpec } from "../../operator/src/api/v1alpha1/index.ts";
 import { CHILD_NAMES, registryEntry, shardObjects, type RegistryEntry } from "../../operator/src/controller/children.ts";
-import { FINALIZER } from "../../operator/src/controller/labels.ts";
-import { decisionName } from "../../operator/src/controller/names.ts";
+import { FINALIZER } from "../../operator/src/api/labels.ts";
+import { decisionName } from "../../operator/src/api/names.ts";
 import type { KubeClient, KubeObject, RequestSpec } from "../../operator/src/kube/client.ts";
 import { FINALIZER_FIELD_MANAGER, FIELD_MANAGER, objectPath, STATUS_FIELD_MANAGER, type Kind } from "../../operator/src/kube/resources.ts";
 import { placeTenants } from "../../operator/src/placement/placer.ts";

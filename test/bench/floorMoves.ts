@@ -15,7 +15,7 @@
 import { API_VERSION, tenantPlacementSpec } from "../../operator/src/api/v1alpha1/index.ts";
 import { CHILD_NAMES, namespaceTierObjects } from "../../operator/src/controller/children.ts";
 import { EGRESS_POLICY_NAME } from "../../operator/src/controller/egress.ts";
-import { decisionName, tenantNamespace } from "../../operator/src/controller/names.ts";
+import { decisionName, tenantNamespace } from "../../operator/src/api/names.ts";
 import type { KubeClient, KubeObject } from "../../operator/src/kube/client.ts";
 import { FIELD_MANAGER, objectPath, STATUS_FIELD_MANAGER, type Kind } from "../../operator/src/kube/resources.ts";
 import { condition, decisionRequest, event, floorSeating, floorShardObjects, Workers } from "./floor.ts";

@@ -2,7 +2,7 @@
  * The chart's admission values the integration suite installs (globalSetup.ts): the default groups,
  * plus the suite's admin (system:masters, the kubeconfig every test's kubectl uses) as a platform
  * admin, approver and reporter of every signal, so the other test files keep driving tenants as
- * they do; admission.test.ts proves each persona with impersonated users who are not. Nobody is a
+ * they do; personas.test.ts proves each persona with impersonated users who are not. Nobody is a
  * retention member by default: deleting a decision takes --as-group=landlord-retention.
  */
 export const TEST_ADMISSION = {

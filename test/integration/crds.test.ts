@@ -2,7 +2,7 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { examplesDir } from "../../operator/src/local/paths.ts";
-import { invalidSpecs } from "../fixtures/invalid-specs.ts";
+import { invalidSpecs } from "../fixtures/invalidSpecs.ts";
 import { k, kAsOperator, kFails, kJson } from "./cluster.ts";
 
 describe("the Landlord CRDs on a real API server", () => {

@@ -5,8 +5,8 @@ import * as pulumi from "@pulumi/pulumi";
 import type { PulumiFn } from "@pulumi/pulumi/automation/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ProvisionError, stackName, type StackBackend, type StackRequest } from "../../operator/src/provision/port.ts";
-import { createPulumiBackend } from "../../operator/src/provision/pulumi.ts";
-import { ensurePulumi } from "../../operator/src/provision/pulumi-cli.ts";
+import { createPulumiBackend, type PulumiInstallation } from "../../operator/src/provision/pulumi.ts";
+import { ensurePulumi } from "../../operator/src/local/pulumiCli.ts";
 
 /**
  * The pulumi adapter against the real engine: the Pulumi CLI built from its Go module (through
@@ -23,7 +23,7 @@ const PASSPHRASE = "correct horse battery staple";
 const API_TOKEN = "tok-9f8e7d6c5b4a";
 
 let root: string;
-let cliRoot: string;
+let cli: PulumiInstallation;
 const backends: StackBackend[] = [];
 
 /** What each program saw, by tenant (the program runs in this process). */
@@ -83,7 +83,7 @@ async function adapter(workRoot: string): Promise<StackBackend> {
     backendUrl: `file://${join(root, "state")}`,
     secretsProvider: "passphrase",
     workRoot: join(root, workRoot),
-    pulumi: { root: cliRoot },
+    pulumi: cli,
     pulumiHome: join(root, "pulumi-home"),
     env: { PULUMI_CONFIG_PASSPHRASE: PASSPHRASE },
     config: { "landlordtest:apiToken": { value: API_TOKEN, secret: true } },
@@ -135,7 +135,7 @@ function storedStacks(): string[] {
 }
 
 beforeAll(async () => {
-  cliRoot = (await ensurePulumi({ log: (line) => process.stderr.write(`${line}\n`) })).dir;
+  cli = await ensurePulumi({ log: (line) => process.stderr.write(`${line}\n`) });
   root = mkdtempSync(join(tmpdir(), "landlord-pulumi-"));
 }, 45 * 60_000);
 

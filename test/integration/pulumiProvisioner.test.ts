@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensurePulumi } from "../../operator/src/provision/pulumi-cli.ts";
+import { ensurePulumi } from "../../operator/src/local/pulumiCli.ts";
 import { eventually, k, kJson } from "./cluster.ts";
 import { startOperatorProcess, type OperatorProcess } from "./operatorProcess.ts";
 

@@ -19,7 +19,7 @@ import { launchOperator, type OperatorProcess } from "./support/operatorProcess.
  * documents (support/documents.ts: each field usually valid, sometimes not) go to the real API
  * server. Every rejection must name the field, and name one the operator's own zod schema objects
  * to too; every document the API server accepts the zod schema must accept (the two are one
- * contract, DESIGN.md section 1). The chart's admission policies (installed by the global setup)
+ * contract: the CRDs are generated from the zod schemas). The chart's admission policies (installed by the global setup)
  * answer too, and are told apart from the schema: a tier change without its reason is refused by
  * admission and accepted with one; a value of the wrong type is found by the stamp-actor policy
  * typing the object (a 403 naming the field, still a schema error zod must share). The accepted ones are then stored for real, pointed at each

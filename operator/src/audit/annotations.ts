@@ -1,3 +1,5 @@
+import { APPROVE_ANNOTATION } from "../api/labels.ts";
+
 /**
  * The annotations of a manual action on a TenantPlacement. The two "-by" stamps are written by the
  * API server (the chart's MutatingAdmissionPolicy, from the request's authenticated user) and
@@ -5,8 +7,8 @@
  * person's own words, required at admission. A PlacementDecision copies them.
  */
 export const AUDIT_ANNOTATIONS = {
-  /** The approval itself (same key as controller/labels.ts APPROVE_ANNOTATION). */
-  approve: "landlord.dev/approve-tier",
+  /** The approval itself. */
+  approve: APPROVE_ANNOTATION,
   approveReason: "landlord.dev/approve-reason",
   approvedBy: "landlord.dev/approved-by",
   tierReason: "landlord.dev/tier-reason",

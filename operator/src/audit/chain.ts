@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { decisionSequence } from "../controller/names.ts";
+import { decisionSequence } from "../api/names.ts";
 
 /**
  * The per-tenant hash chain of PlacementDecisions. Each decision's immutable spec carries a link to

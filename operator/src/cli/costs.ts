@@ -10,7 +10,7 @@ import { fetchOpenCost, periodWindow } from "../costs/opencost.ts";
 import { BillError, readBill, resolveLocal, type BillRead } from "../costs/reader.ts";
 import { buildReport, DEFAULT_REVENUE_SIGNAL, reportJson, type CostReport, type ReportLine } from "../costs/report.ts";
 import { costRunFromReport } from "../costs/run/costRun.ts";
-import { checkCostLoopFlags, COST_LOOP_FLAGS, COST_LOOP_HELP, costLoop, signalNames, wantsCostLoop } from "../costs/run/command.ts";
+import { checkCostLoopFlags, COST_LOOP_FLAGS, COST_LOOP_HELP, costLoop, signalNames, wantsCostLoop } from "./costLoop.ts";
 import { downloadS3Prefix } from "../costs/s3.ts";
 import { connect, KUBECONFIG_FLAG, listAll } from "./clusterClient.ts";
 import { UsageError } from "./errors.ts";

@@ -7,6 +7,7 @@ import { pino } from "pino";
 import { parseConfig } from "../config.ts";
 import { startOperator } from "../controller/manager.ts";
 import { UsageError } from "./errors.ts";
+import { stackBackend } from "./operator.ts";
 import { parseFlags } from "./main.ts";
 
 export const DEV_HELP = `Usage: landlord dev [--dir DIR] [--keep] [--node] [--metrics-port PORT] [--log-level LEVEL]
@@ -66,7 +67,8 @@ export async function devCommand(args: string[]): Promise<number> {
   );
   if (!parsed.ok) throw new UsageError(parsed.error);
   // Logs on stderr: stdout is the banner and the tenant summary, which a user may pipe or tee.
-  const operator = await startOperator(parsed.config, pino({ level: parsed.config.logLevel, base: { component: "landlord" } }, pino.destination(2)));
+  const operatorLog = pino({ level: parsed.config.logLevel, base: { component: "landlord" } }, pino.destination(2));
+  const operator = await startOperator(parsed.config, operatorLog, { backend: stackBackend(parsed.config, operatorLog) });
   process.stdout.write(
     [
       "",

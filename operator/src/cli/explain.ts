@@ -1,5 +1,5 @@
 import { DNS_LABEL, placementPolicySpec, TENANT_LABEL, TIER_RANK, TIERS, type PlacementPolicySpec, type Tier } from "../api/v1alpha1/index.ts";
-import { APPROVE_ANNOTATION } from "../controller/labels.ts";
+import { APPROVE_ANNOTATION } from "../api/labels.ts";
 import { AUDIT_ANNOTATIONS } from "../audit/annotations.ts";
 import { compileRules, evaluateWhen, explainWhen, formatNumber, TRUE, UNKNOWN, type CompiledPolicy, type CompiledWhen } from "../policy/rules.ts";
 import { conditionOf, connect, KUBECONFIG_FLAG, listAll, newestMove, type DecisionObject, type PolicyObject, type TenantObject } from "./clusterClient.ts";

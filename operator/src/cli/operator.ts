@@ -1,6 +1,9 @@
-import { pino } from "pino";
-import { optionsHelp, parseConfig } from "../config.ts";
+import { pino, type Logger } from "pino";
+import { optionsHelp, parseConfig, type OperatorConfig } from "../config.ts";
 import { startOperator } from "../controller/manager.ts";
+import { ensurePulumi } from "../local/pulumiCli.ts";
+import { createStackBackend } from "../provision/backend.ts";
+import type { StackBackend } from "../provision/port.ts";
 
 const SHUTDOWN_DEADLINE_MS = 20_000;
 
@@ -15,6 +18,11 @@ Example:
   eval "$(npx landlord local env)" && npx landlord operator --metrics-port 9090 --health-port 9091
 `;
 
+/** The provisioner `config` names; the Pulumi CLI comes from local/ (built once, or the prebuilt one LANDLORD_PULUMI_ROOT names). */
+export function stackBackend(config: OperatorConfig, log: Logger): StackBackend {
+  return createStackBackend(config, log, { pulumi: () => ensurePulumi({ log: (line) => log.info(line) }) });
+}
+
 export async function operatorCommand(args: string[]): Promise<number> {
   const parsed = parseConfig(args, process.env);
   if (!parsed.ok) {
@@ -23,7 +31,7 @@ export async function operatorCommand(args: string[]): Promise<number> {
   }
   const config = parsed.config;
   const log = pino({ level: config.logLevel, base: { component: "landlord" } });
-  const operator = await startOperator(config, log);
+  const operator = await startOperator(config, log, { backend: stackBackend(config, log) });
   log.info({ metricsPort: operator.metricsPort, healthPort: operator.healthPort, identity: config.identity }, "Operator started");
   if (typeof (globalThis as { gc?: unknown }).gc !== "function") {
     log.info({}, "node runs without --expose-gc: garbage left by a burst of work is collected by V8 alone, which can keep tens of MiB more RSS while idle");

@@ -9,9 +9,9 @@ import {
   type Tier,
   type TenantPlacement,
 } from "../api/v1alpha1/index.ts";
-import { APPROVE_ANNOTATION } from "../controller/labels.ts";
+import { APPROVE_ANNOTATION } from "../api/labels.ts";
 import { parseCsv } from "../costs/csv.ts";
-import { planCostSignals } from "../costs/run/planSignals.ts";
+import { planCostSignals } from "./planCostSignals.ts";
 import { DEFAULT_SIGNAL_NAMES } from "../costs/run/signals.ts";
 import { evaluate, type EngineResult, type SignalReading } from "../policy/engine.ts";
 import { UsageError } from "./errors.ts";

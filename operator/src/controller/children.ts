@@ -1,8 +1,10 @@
 import type { KubeObject } from "../kube/client.ts";
 import type { PodSecurityLevel, Quota, Tier } from "../api/v1alpha1/index.ts";
-import { LABELS, OWNER_UID_ANNOTATION, podSecurityLabels, poolLabels, tenantLabels } from "./labels.ts";
-import { tenantNamespace } from "./names.ts";
-import { EGRESS_POLICY_NAME, egressPolicy, type EgressAllowance } from "./egress.ts";
+import { LABELS, OWNER_UID_ANNOTATION } from "../api/labels.ts";
+import { podSecurityLabels, poolLabels, tenantLabels } from "./labels.ts";
+import { tenantNamespace } from "../api/names.ts";
+import type { EgressAllowance } from "../config.ts";
+import { EGRESS_POLICY_NAME, egressPolicy } from "./egress.ts";
 import { formatQuantity, mergeQuota, parseQuantity } from "../placement/quantity.ts";
 
 /** Names of the objects Landlord keeps inside every namespace it manages. */

@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import { ApiError, type KubeObject } from "../kube/client.ts";
+import type { EventRecorder } from "../kube/events.ts";
 import { FINALIZER_FIELD_MANAGER, STATUS_FIELD_MANAGER, type Kind, type Resources } from "../kube/resources.ts";
 import type { ObjectStore } from "../kube/store.ts";
 import type { SignalReading } from "../policy/engine.ts";
@@ -7,11 +8,7 @@ import type { OperationRunner } from "../provision/runner.ts";
 import { jsonEqual } from "./conditions.ts";
 import { alreadyApplied, withAppliedHash } from "./lastApplied.ts";
 import { foreignOwner, isManaged, ownerOfDesired } from "./ownership.ts";
-import type { EgressAllowance } from "./egress.ts";
-
-export interface EventRecorder {
-  record(object: KubeObject, type: "Normal" | "Warning", reason: string, message: string): void;
-}
+import type { EgressAllowance } from "../config.ts";
 
 /** Counters the reconcilers bump; implemented by the metrics module, a no-op in unit tests. */
 export interface ControllerMetrics {

@@ -5,8 +5,8 @@ import { STATUS_FIELD_MANAGER } from "../kube/resources.ts";
 import type { TierChoice } from "./desiredTier.ts";
 import { compact } from "./conditions.ts";
 import type { ControllerContext } from "./context.ts";
-import { LABELS } from "./labels.ts";
-import { decisionName, decisionSequence } from "./names.ts";
+import { LABELS } from "../api/labels.ts";
+import { decisionName, decisionSequence } from "../api/names.ts";
 
 export interface DecisionObject extends KubeObject {
   spec: PlacementDecisionSpec;

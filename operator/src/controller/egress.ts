@@ -1,3 +1,4 @@
+import { parseIpv4Cidr, type EgressAllowance } from "../config.ts";
 import type { KubeObject } from "../kube/client.ts";
 
 /**
@@ -8,36 +9,13 @@ import type { KubeObject } from "../kube/client.ts";
  * plugin enforces NetworkPolicy egress (Calico, Cilium, the VPC CNI with network policies on).
  */
 
-/** One configured destination: a CIDR and, optionally, one TCP port. */
-export interface EgressAllowance {
-  cidr: string;
-  port?: number;
-}
-
-const IPV4_CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
 /** Instance metadata (IMDS), link-local: credentials of the node's role live there. */
 const METADATA_CIDR = "169.254.169.254/32";
 
-/** Parses `10.0.0.0/16` or `10.0.0.0/16:5432`; throws a one-line error naming the value otherwise. */
-export function parseEgressAllowance(text: string): EgressAllowance {
-  const [cidr = "", port, ...rest] = text.trim().split(":");
-  const match = IPV4_CIDR.exec(cidr);
-  const octets = match ? match.slice(1, 5).map(Number) : [];
-  const bits = match ? Number(match[5]) : -1;
-  if (!match || octets.some((o) => o > 255) || bits > 32 || rest.length > 0) {
-    throw new RangeError(`invalid egress allowance ${JSON.stringify(text)}: expected an IPv4 CIDR with an optional TCP port, e.g. 10.0.0.0/16 or 10.0.32.0/20:5432`);
-  }
-  if (port === undefined) return { cidr };
-  const number = Number(port);
-  if (!/^\d+$/.test(port) || number < 1 || number > 65535) throw new RangeError(`invalid egress allowance ${JSON.stringify(text)}: the port must be 1 to 65535`);
-  return { cidr, port: number };
-}
-
 function toInt(cidr: string): { base: number; bits: number } {
-  const match = IPV4_CIDR.exec(cidr);
-  if (!match) throw new RangeError(`not an IPv4 CIDR: ${cidr}`);
-  const [a, b, c, d] = match.slice(1, 5).map(Number) as [number, number, number, number];
-  return { base: ((a << 24) | (b << 16) | (c << 8) | d) >>> 0, bits: Number(match[5]) };
+  const parsed = parseIpv4Cidr(cidr);
+  if (!parsed) throw new RangeError(`not an IPv4 CIDR: ${cidr}`);
+  return parsed;
 }
 
 /** Whether `outer` contains all of `inner`. */

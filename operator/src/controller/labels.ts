@@ -1,27 +1,6 @@
 import { costLabels } from "../../../pulumi/tags.ts";
+import { LABELS, MANAGED_BY_VALUE } from "../api/labels.ts";
 import type { PodSecurityLevel, Tier } from "../api/v1alpha1/index.ts";
-
-/** The cost keys of DESIGN.md section 3: labels in Kubernetes, tags in AWS. */
-export const LABELS = {
-  tenant: "landlord.dev/tenant",
-  tier: "landlord.dev/tier",
-  pool: "landlord.dev/pool",
-  costCenter: "landlord.dev/cost-center",
-  managedBy: "landlord.dev/managed-by",
-  shard: "landlord.dev/shard",
-  ingress: "landlord.dev/ingress",
-  decision: "landlord.dev/decision",
-} as const;
-
-export const MANAGED_BY_VALUE = "landlord";
-/**
- * The UID of the TenantPlacement or TenantPool an object was created for. Names can be guessed or
- * taken; a UID cannot: Landlord never writes to or deletes an object carrying another owner's UID.
- */
-export const OWNER_UID_ANNOTATION = "landlord.dev/owner-uid";
-export const MANAGED_SELECTOR = `${LABELS.managedBy}=${MANAGED_BY_VALUE}`;
-export const FINALIZER = "landlord.dev/finalizer";
-export const APPROVE_ANNOTATION = "landlord.dev/approve-tier";
 
 /**
  * Labels on everything Landlord creates for one tenant: exactly the AWS cost tags (pulumi/tags.ts),
@@ -52,5 +31,3 @@ export function podSecurityLabels(level: PodSecurityLevel): Record<string, strin
     "pod-security.kubernetes.io/audit": level,
   };
 }
-
-export const REQUIRED_TENANT_LABELS = [LABELS.tenant, LABELS.tier, LABELS.costCenter, LABELS.managedBy] as const;

@@ -10,7 +10,6 @@ import { createWorkQueue, type ReconcileResult } from "../kube/queue.ts";
 import { createResources, type Kind, type Resources } from "../kube/resources.ts";
 import { createPrometheusClient } from "../policy/prometheus.ts";
 import { createPrometheusSignals } from "../policy/prometheusSignals.ts";
-import { createStackBackend } from "../provision/backend.ts";
 import type { StackBackend } from "../provision/port.ts";
 import { createOperationRunner } from "../provision/runner.ts";
 import { ObjectStore } from "../kube/store.ts";
@@ -18,7 +17,7 @@ import { createMetrics } from "../metrics/metrics.ts";
 import { startObservabilityServers } from "../metrics/server.ts";
 import { poolKey, tenantKey, type ControllerContext } from "./context.ts";
 import { CHILD_NAMES, CHILD_NETWORK_POLICIES } from "./children.ts";
-import { LABELS, MANAGED_SELECTOR } from "./labels.ts";
+import { LABELS, MANAGED_SELECTOR } from "../api/labels.ts";
 import { MIGRATION_JOB_PREFIX } from "./migration.ts";
 import { reconcilePool } from "./tenantPool.ts";
 import { reconcileTenant } from "./tenantPlacement.ts";
@@ -135,11 +134,11 @@ export interface RunningOperator {
 
 export interface StartOptions {
   /**
-   * The provisioner adapter to use instead of the one `config.provisioner` names. For callers that
-   * run the operator in-process and must control what provisioning does (the reliability tests
-   * inject failing, hanging and lock-holding backends); the CLI never sets it.
+   * The provisioner adapter: the CLI passes createStackBackend's (the one `config.provisioner`
+   * names, with local/'s Pulumi CLI wired in); the reliability tests inject failing, hanging and
+   * lock-holding ones.
    */
-  backend?: StackBackend;
+  backend: StackBackend;
 }
 
 /**
@@ -147,7 +146,7 @@ export interface StartOptions {
  * nothing is listed or reconciled until this process holds the Lease; losing it stops the
  * operator (the caller exits and is restarted), as controller-runtime does.
  */
-export async function startOperator(config: OperatorConfig, log: Logger, options: StartOptions = {}): Promise<RunningOperator> {
+export async function startOperator(config: OperatorConfig, log: Logger, options: StartOptions): Promise<RunningOperator> {
   const access = { ...loadClusterAccess(config.kubeconfig, { preferInCluster: true }), rateLimit: { qps: config.kubeApiQps, burst: config.kubeApiBurst } };
   for (const warning of access.warnings) log.warn({ source: access.source }, warning);
   const client = createKubeClient(access);
@@ -221,7 +220,7 @@ export async function startOperator(config: OperatorConfig, log: Logger, options
     log,
     enqueue: (tenantId) => queue.add(tenantKey(tenantId)),
   });
-  const backend = options.backend ?? createStackBackend(config, log);
+  const backend = options.backend;
   const provisioner = createOperationRunner({
     backend,
     concurrency: config.provisionConcurrency,

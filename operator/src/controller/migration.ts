@@ -3,8 +3,9 @@ import type { TenantPlacementStatus, Tier } from "../api/v1alpha1/index.ts";
 import { ApiError, type KubeObject } from "../kube/client.ts";
 import { ownerAnnotations } from "./children.ts";
 import type { ControllerContext } from "./context.ts";
-import { LABELS, tenantLabels } from "./labels.ts";
-import { tenantNamespace } from "./names.ts";
+import { LABELS } from "../api/labels.ts";
+import { tenantLabels } from "./labels.ts";
+import { tenantNamespace } from "../api/names.ts";
 import type { StackEntry } from "./stacks.ts";
 
 /**

@@ -1,5 +1,5 @@
 import type { KubeObject } from "../kube/client.ts";
-import { LABELS, MANAGED_BY_VALUE, OWNER_UID_ANNOTATION } from "./labels.ts";
+import { LABELS, MANAGED_BY_VALUE, OWNER_UID_ANNOTATION } from "../api/labels.ts";
 
 /**
  * Which TenantPlacement or TenantPool an object Landlord wrote belongs to. Names alone cannot say:

@@ -9,8 +9,8 @@ import type { ControllerContext } from "./context.ts";
 import { decisionsOf, newestMove, type DecisionObject } from "./decisions.ts";
 import type { TierChoice } from "./desiredTier.ts";
 import { parsedSpec } from "./parsedSpec.ts";
-import { APPROVE_ANNOTATION } from "./labels.ts";
-import { tenantNamespace } from "./names.ts";
+import { APPROVE_ANNOTATION } from "../api/labels.ts";
+import { tenantNamespace } from "../api/names.ts";
 import type { TenantObject } from "./tenantPlacement.ts";
 
 export interface PlacementChoice {

@@ -1,3 +1,4 @@
+import { COST_KEYS } from "../api/labels.ts";
 import type { PlacementPolicySpec, TenantPlacementSpec, TenantPlacementStatus, Tier } from "../api/v1alpha1/index.ts";
 import type { KubeObject } from "../kube/client.ts";
 import { stackName, type StackKind, type StackRequest, type StackResource } from "../provision/port.ts";
@@ -157,7 +158,7 @@ export function awsInventory(resources: readonly StackResource[], planned: boole
 export const isAwsItem = (item: InventoryItem): boolean => item.kind.includes(":");
 
 /** Which stack an AWS inventory item belongs to, from the tier tag Landlord put on it. */
-export const itemStack = (item: InventoryItem): string | undefined => item.tags?.["landlord.dev/tier"];
+export const itemStack = (item: InventoryItem): string | undefined => item.tags?.[COST_KEYS.tier];
 
 /**
  * One reconcile's view of the tenant's stacks: drives them and collects what the status needs

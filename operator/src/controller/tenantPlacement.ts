@@ -14,13 +14,12 @@ import { compact, jsonEqual, mergeConditions, specIssues, type Condition, type C
 import { applyIfChanged, applyStatus, ForeignObjectError, isManaged, poolKey, setFinalizer, tenantKey, type ControllerContext } from "./context.ts";
 import { finishDecision, headOf, markStep, openDecision, recordDecision, type DecisionObject } from "./decisions.ts";
 import { driveMigration, type MigrationStatus } from "./migration.ts";
-import { REQUIRED_TENANT_LABELS } from "./labels.ts";
 import { StackBook, stackOf, type InventoryItem } from "./stacks.ts";
 import type { TierChoice } from "./desiredTier.ts";
 import { choosePlacement, type PlacementChoice } from "./placementChoice.ts";
-import { APPROVE_ANNOTATION, FINALIZER, LABELS, MANAGED_BY_VALUE } from "./labels.ts";
+import { APPROVE_ANNOTATION, FINALIZER, LABELS, MANAGED_BY_VALUE, REQUIRED_COST_KEYS } from "../api/labels.ts";
 import { AUDIT_ANNOTATIONS } from "../audit/annotations.ts";
-import { tenantNamespace } from "./names.ts";
+import { tenantNamespace } from "../api/names.ts";
 import { foreignOwner, type Owner } from "./ownership.ts";
 import { parseShardIndex } from "../placement/placer.ts";
 import { EGRESS_POLICY_NAME } from "./egress.ts";
@@ -120,7 +119,7 @@ function inventory(tier: Tier | undefined, tenantId: string, seat: { namespace: 
 function untagged(aws: readonly InventoryItem[], tenantId: string, costCenter: string): string[] {
   const expected: Record<string, string> = { [LABELS.tenant]: tenantId, [LABELS.costCenter]: costCenter, [LABELS.managedBy]: MANAGED_BY_VALUE };
   return aws
-    .filter((item) => REQUIRED_TENANT_LABELS.some((key) => item.tags?.[key] === undefined) || Object.entries(expected).some(([key, value]) => item.tags?.[key] !== value))
+    .filter((item) => REQUIRED_COST_KEYS.some((key) => item.tags?.[key] === undefined) || Object.entries(expected).some(([key, value]) => item.tags?.[key] !== value))
     .map((item) => `${item.kind} ${item.name ?? item.id ?? ""}`.trim());
 }
 

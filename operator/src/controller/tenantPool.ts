@@ -7,7 +7,7 @@ import { CHILD_NAMES, readRegistry, registryEntry, shardObjects, type RegistryEn
 import { compact, mergeConditions, specIssues, type Condition } from "./conditions.ts";
 import { applyIfChanged, applyStatus, ForeignObjectError, tenantKey, type ControllerContext } from "./context.ts";
 import { wantsPoolSeat } from "./desiredTier.ts";
-import { LABELS } from "./labels.ts";
+import { LABELS } from "../api/labels.ts";
 import { parsedSpec } from "./parsedSpec.ts";
 import { trustedRegistry, type TenantObject } from "./tenantPlacement.ts";
 

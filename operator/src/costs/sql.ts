@@ -1,3 +1,4 @@
+import { COST_KEYS } from "../api/labels.ts";
 import type { BillFormat, CostBasis } from "./model.ts";
 
 /**
@@ -48,8 +49,8 @@ export function cur2TagKey(key: string, source: "user" | "aws" = "user"): string
   return `${source}_${bare.replace(/[^A-Za-z0-9_]/g, "_")}`;
 }
 
-export const TENANT_TAG = "landlord.dev/tenant";
-export const POOL_TAG = "landlord.dev/pool";
+export const TENANT_TAG = COST_KEYS.tenant;
+export const POOL_TAG = COST_KEYS.pool;
 export const EKS_NAMESPACE_TAG = "aws:eks:namespace";
 
 export interface QueryOptions {

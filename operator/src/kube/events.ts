@@ -1,8 +1,12 @@
 import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
-import type { EventRecorder } from "../controller/context.ts";
 import type { KubeObject } from "./client.ts";
 import type { Resources } from "./resources.ts";
+
+/** Records a Kubernetes Event about an object; what the reconcilers are given to say what they did. */
+export interface EventRecorder {
+  record(object: KubeObject, type: "Normal" | "Warning", reason: string, message: string): void;
+}
 
 const REPORTING_CONTROLLER = "landlord.dev/operator";
 

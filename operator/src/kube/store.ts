@@ -1,9 +1,10 @@
+import { COST_KEYS } from "../api/labels.ts";
 import type { KubeObject } from "./client.ts";
 import { systemClock, type Clock } from "./clock.ts";
 import { RESOURCES, type Kind } from "./resources.ts";
 
 /** Label keys the store indexes, so per-tenant and per-pool lookups do not scan every object. */
-export const INDEXED_LABELS = ["landlord.dev/tenant", "landlord.dev/pool"] as const;
+export const INDEXED_LABELS = [COST_KEYS.tenant, COST_KEYS.pool] as const;
 export type IndexedLabel = (typeof INDEXED_LABELS)[number];
 
 /**

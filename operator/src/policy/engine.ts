@@ -1,5 +1,5 @@
 import { TIER_RANK, TIERS, type PlacementPolicySpec, type Tier, type Trigger } from "../api/v1alpha1/index.ts";
-import { APPROVE_ANNOTATION } from "../controller/labels.ts";
+import { APPROVE_ANNOTATION } from "../api/labels.ts";
 import { AUDIT_ANNOTATIONS } from "../audit/annotations.ts";
 import {
   compileRules,

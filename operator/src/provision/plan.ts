@@ -1,5 +1,5 @@
-import { PlanRecorder, type RecordedResource } from "./plan-mocks.ts";
-import { runUnderMocks } from "./plan-run.ts";
+import { PlanRecorder, type RecordedResource } from "./planMocks.ts";
+import { runUnderMocks } from "./planRun.ts";
 import {
   ProvisionError,
   stackName,

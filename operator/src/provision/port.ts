@@ -3,7 +3,7 @@ import type { accountSettings, databaseSettings } from "../api/v1alpha1/placemen
 import type { DELETION_POLICIES } from "../api/v1alpha1/tenantPlacement.ts";
 
 /**
- * The Provisioner port (DESIGN.md section 4): what the controller asks of whatever creates AWS
+ * The Provisioner port: what the controller asks of whatever creates AWS
  * resources. Two adapters implement StackBackend: `plan` (the Pulumi programs under Pulumi's mocks,
  * nothing created) and `pulumi` (Automation API). The controller never talks to a backend
  * directly: it goes through the OperationRunner, which makes every call non-blocking.

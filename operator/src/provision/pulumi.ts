@@ -1,20 +1,28 @@
 import { mkdir, rm } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
-import { createRequire } from "node:module";
+import { join, resolve } from "node:path";
 import type { Logger } from "pino";
 import { LocalWorkspace, PulumiCommand, Stack, type ConfigMap, type PulumiFn } from "@pulumi/pulumi/automation/index.js";
 import { programFor } from "../../../pulumi/program.ts";
-import { NODEJS_SDK_ENV } from "../local/pulumiTool.ts";
 import { stackName, type StackBackend, type StackRequest, type StackResult } from "./port.ts";
-import { abortError, classifyPulumiError } from "./pulumi-errors.ts";
-import { resourcesFromDeployment, stackOutputsFrom } from "./pulumi-state.ts";
+import { abortError, classifyPulumiError } from "./pulumiErrors.ts";
+import { resourcesFromDeployment, stackOutputsFrom } from "./pulumiState.ts";
 
 /**
- * The `pulumi` adapter (DESIGN.md section 4): each stack is a LocalWorkspace with its own work
- * directory and an inline program from pulumi/, run by the Pulumi CLI built from its Go module
- * (pulumi-cli.ts). Calls block until the CLI is done; the OperationRunner bounds and schedules them
+ * The `pulumi` adapter of the stack port (port.ts): each stack is a LocalWorkspace with its own work
+ * directory and an inline program from pulumi/, run by the Pulumi CLI installation it is given (the
+ * `landlord` command builds one from its Go module: local/pulumiCli.ts). Calls block until the CLI is done; the OperationRunner bounds and schedules them
  * and aborts the signal on timeout or shutdown.
  */
+
+/**
+ * A Pulumi CLI installation, given by whoever starts the operator (this layer builds nothing): its
+ * root, holding bin/pulumi as PulumiCommand.get({root}) wants it, and the environment its bundled
+ * plugins need (the dynamic-provider launcher's SDK directory).
+ */
+export interface PulumiInstallation {
+  root: string;
+  env?: Record<string, string>;
+}
 
 export interface PulumiBackendOptions {
   /** Where stack state lives: `file:///abs/dir`, `s3://bucket/prefix?region=...`, or a Pulumi Cloud URL. */
@@ -26,8 +34,8 @@ export interface PulumiBackendOptions {
   secretsProvider: string;
   /** Root of the per-stack work directories, `<workRoot>/<stackName>` (Pulumi.yaml and stack settings). */
   workRoot: string;
-  /** The CLI: a PulumiCommand, or an installation root holding bin/pulumi (pulumi-cli.ts ensurePulumi().dir). */
-  pulumi: PulumiCommand | { root: string };
+  /** The CLI: a PulumiCommand, or an installation (the CLI wires in local/pulumiCli.ts ensurePulumi()). */
+  pulumi: PulumiCommand | PulumiInstallation;
   /** The program of a stack; the programs in pulumi/ by default. */
   program?: (request: StackRequest) => PulumiFn;
   /**
@@ -72,11 +80,6 @@ async function ensureFileBackend(backendUrl: string): Promise<void> {
   if (match?.[1]) await mkdir(decodeURIComponent(match[1]), { recursive: true });
 }
 
-/** The @pulumi/pulumi package the operator runs, for the dynamic-provider launcher (work directories have no node_modules). */
-function nodejsSdkDir(): string {
-  return dirname(createRequire(import.meta.url).resolve("@pulumi/pulumi/package.json"));
-}
-
 export async function createPulumiBackend(options: PulumiBackendOptions): Promise<StackBackend> {
   const projectName = options.projectName ?? "landlord";
   const programOf = options.program ?? ((request: StackRequest): PulumiFn => programFor(request));
@@ -86,7 +89,7 @@ export async function createPulumiBackend(options: PulumiBackendOptions): Promis
   const env: Record<string, string> = {
     // No calls home for a newer version: the CLI is pinned to the SDK's.
     PULUMI_SKIP_UPDATE_CHECK: "true",
-    [NODEJS_SDK_ENV]: nodejsSdkDir(),
+    ...(options.pulumi instanceof PulumiCommand ? {} : options.pulumi.env),
     ...options.env,
   };
   const secrets = [

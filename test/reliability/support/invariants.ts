@@ -1,5 +1,5 @@
 import type { KubeObject } from "../../../operator/src/kube/client.ts";
-import { tenantNamespace } from "../../../operator/src/controller/names.ts";
+import { tenantNamespace } from "../../../operator/src/api/names.ts";
 import { capQuota, parseQuantity, sumQuotas, type Quota } from "../../../operator/src/placement/quantity.ts";
 import type { DecisionJson, Snapshot, TenantJson } from "./api.ts";
 

@@ -11,7 +11,7 @@ import {
   tenantPool,
   TIERS,
 } from "../../../operator/src/api/v1alpha1/index.ts";
-import { invalidSpecs } from "../../fixtures/invalid-specs.ts";
+import { invalidSpecs } from "../../fixtures/invalidSpecs.ts";
 
 const schemaByKind: Record<string, z.ZodType> = {
   TenantPlacement: tenantPlacement,

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { csvField } from "../../../operator/src/cli/output.ts";
 import { createPrometheusClient, PrometheusError } from "../../../operator/src/policy/prometheus.ts";
 import { secretEnvValues } from "../../../operator/src/provision/pulumi.ts";
-import { redact } from "../../../operator/src/provision/pulumi-errors.ts";
+import { redact } from "../../../operator/src/provision/pulumiErrors.ts";
 
 /** Issue 15, item 8: small leaks and injections at the edges. */
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { cidrContains, egressPolicy, parseEgressAllowance } from "../../../operator/src/controller/egress.ts";
+import { parseEgressAllowance } from "../../../operator/src/config.ts";
+import { cidrContains, egressPolicy } from "../../../operator/src/controller/egress.ts";
 import { namespaceTierObjects, shardObjects } from "../../../operator/src/controller/children.ts";
 import { parseConfig } from "../../../operator/src/config.ts";
 

@@ -2,7 +2,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../../../operator/src/api/generate.ts";
 import { planTenants, readManifestFiles } from "../../../operator/src/cli/plan.ts";
-import { planCostSignals } from "../../../operator/src/costs/run/planSignals.ts";
+import { planCostSignals } from "../../../operator/src/cli/planCostSignals.ts";
 import { DEFAULT_SIGNAL_NAMES } from "../../../operator/src/costs/run/signals.ts";
 
 const example = (...parts: string[]): string => path.join(REPO_ROOT, "examples", ...parts);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { UsageError } from "../../../operator/src/cli/errors.ts";
 import { renderHtmlReport, reportData, scriptJson } from "../../../operator/src/costs/report/html.ts";
-import { checkCostLoopFlags, signalNames } from "../../../operator/src/costs/run/command.ts";
+import { checkCostLoopFlags, signalNames } from "../../../operator/src/cli/costLoop.ts";
 import { group, reportRun, tenant } from "./runFixture.ts";
 
 const hostile = `evil</script><script>alert(1)</script>`;

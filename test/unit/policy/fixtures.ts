@@ -9,7 +9,8 @@ const DATABASE = { engine: "postgres", instanceClass: "db.t4g.medium", allocated
 const ACCOUNT = { organizationalUnitId: "ou-ab12-cdef3456", emailTemplate: "aws+{{tenantId}}@example.com" };
 
 /**
- * The DESIGN.md example policy, parsed through the real schema (so defaults apply), with every
+ * The design's example policy (examples/policy-default.yaml's thresholds, with a Prometheus
+ * request signal and without hipaa), parsed through the real schema (so defaults apply), with every
  * window 0 and both approvals Automatic: tests opt into hysteresis and approval explicitly.
  */
 export function policy(overrides: Record<string, unknown> = {}): PlacementPolicySpec {

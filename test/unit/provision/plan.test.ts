@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { planBackend } from "../../../operator/src/provision/plan.ts";
 import { ProvisionError, type StackRequest } from "../../../operator/src/provision/port.ts";
-import { REQUIRED_COST_KEYS } from "../../../pulumi/tags.ts";
+import { REQUIRED_COST_KEYS } from "../../../operator/src/api/labels.ts";
 import { request } from "../pulumi/harness.ts";
 
 const signal = (): AbortSignal => new AbortController().signal;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ProvisionError } from "../../../operator/src/provision/port.ts";
-import { abortError, classifyPulumiError, cliMessage, MESSAGE_LIMIT, redact } from "../../../operator/src/provision/pulumi-errors.ts";
+import { abortError, classifyPulumiError, cliMessage, MESSAGE_LIMIT, redact } from "../../../operator/src/provision/pulumiErrors.ts";
 
 /** What the Automation API throws: a CommandError subclass carrying the CLI's output (see automation/errors.js). */
 function commandError(name: string, stdout: string, stderr: string): Error {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ProvisionError } from "../../../operator/src/provision/port.ts";
-import { nameFromUrn, resourcesFromDeployment, stackOutputsFrom } from "../../../operator/src/provision/pulumi-state.ts";
+import { nameFromUrn, resourcesFromDeployment, stackOutputsFrom } from "../../../operator/src/provision/pulumiState.ts";
 
 const urn = (type: string, name: string, parent = ""): string => `urn:pulumi:landlord-acme-database::landlord::${parent}${type}::${name}`;
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { StackRequest } from "../../../operator/src/provision/port.ts";
 import { DEFAULT_MONTHLY_BUDGET_USD } from "../../../pulumi/account.ts";
 import { programFor } from "../../../pulumi/program.ts";
-import { REQUIRED_COST_KEYS } from "../../../pulumi/tags.ts";
+import { REQUIRED_COST_KEYS } from "../../../operator/src/api/labels.ts";
 import { allKeys, cloudResources, only, providers, request, runProgram, type ProgramRun } from "./harness.ts";
 
 const ACCOUNT = "aws:organizations/account:Account";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { costTagsProgram, PLATFORM_TAGS } from "../../../pulumi/costTags.ts";
-import { COST_KEYS, REQUIRED_COST_KEYS } from "../../../pulumi/tags.ts";
+import { COST_KEYS, REQUIRED_COST_KEYS } from "../../../operator/src/api/labels.ts";
 import { cloudResources, providers, runProgram } from "./harness.ts";
 
 describe("cost allocation tags program", () => {

@@ -3,7 +3,7 @@ import { DELETION_POLICIES } from "../../../operator/src/api/v1alpha1/index.ts";
 import type { StackRequest } from "../../../operator/src/provision/port.ts";
 import { BACKUP_RETENTION_DAYS } from "../../../pulumi/database.ts";
 import { programFor } from "../../../pulumi/program.ts";
-import { REQUIRED_COST_KEYS } from "../../../pulumi/tags.ts";
+import { REQUIRED_COST_KEYS } from "../../../operator/src/api/labels.ts";
 import { allKeys, cloudResources, only, providers, request, runProgram, type ProgramRun } from "./harness.ts";
 
 const INSTANCE = "aws:rds/instance:Instance";

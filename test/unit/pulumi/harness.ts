@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { StackRequest } from "../../../operator/src/provision/port.ts";
-import { PlanRecorder, type RecordedCall, type RecordedResource } from "../../../operator/src/provision/plan-mocks.ts";
-import { runUnderMocks } from "../../../operator/src/provision/plan-run.ts";
+import { PlanRecorder, type RecordedCall, type RecordedResource } from "../../../operator/src/provision/planMocks.ts";
+import { runUnderMocks } from "../../../operator/src/provision/planRun.ts";
 import { costTags } from "../../../pulumi/tags.ts";
 
 /** A registration as the engine saw it: the mocks' record plus the resource options mocks hide. */

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { COST_KEYS } from "../labels.ts";
 import { dnsLabel, signalMap, tier, timestamp } from "./common.ts";
 import { AGE_COLUMN, CATEGORIES, resource, type CrdDescriptor } from "./resource.ts";
 import { immutable, withRules } from "./rules.ts";
@@ -9,7 +10,7 @@ export const OUTCOMES = ["Succeeded", "Failed", "RolledBack"] as const;
 export const STEP_OUTCOMES = ["Succeeded", "Failed", "Skipped"] as const;
 
 /** Label that lists a tenant's history: kubectl get pdec -l landlord.dev/tenant=acme. */
-export const TENANT_LABEL = "landlord.dev/tenant";
+export const TENANT_LABEL = COST_KEYS.tenant;
 
 export const placementDecisionSpec = withRules(
   z.strictObject({

@@ -1,5 +1,5 @@
 import { ApiError } from "../../kube/client.ts";
-import type { ClusterConnection } from "../../cli/clusterClient.ts";
+import type { Resources } from "../../kube/resources.ts";
 import type { CostReportObject } from "./record.ts";
 import { DEFAULT_SIGNAL_NAMES } from "./signals.ts";
 
@@ -48,7 +48,7 @@ export function newestReport(reports: readonly Partial<CostReportObject>[]): Rep
   return best;
 }
 
-export async function lastCostReport(connection: ClusterConnection): Promise<ReportSummary | undefined> {
+export async function lastCostReport(connection: { resources: Resources }): Promise<ReportSummary | undefined> {
   try {
     const list = await connection.resources.list<CostReportObject>("CostReport");
     return newestReport(list.items);

@@ -1,8 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { tenantPlacementSpec } from "../../../operator/src/api/v1alpha1/index.ts";
-import { tenantNamespace } from "../../../operator/src/controller/names.ts";
-import { ACCOUNT_NAME_MAX, awsDisplayName, awsName, AwsNameError } from "../../../pulumi/names.ts";
+import { ACCOUNT_NAME_MAX, awsDisplayName, awsName, AwsNameError, dnsLabelName, shortenWithHash, tenantNamespace } from "../../../operator/src/api/names.ts";
 
 /** RDS DB instance identifiers: a letter first, letters, digits and single hyphens, no trailing hyphen. */
 const RDS_IDENTIFIER = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
@@ -46,5 +45,28 @@ describe("awsName", () => {
     for (const id of ["acme--corp", "a".repeat(55), `${"a".repeat(47)}-deadbeef0`]) {
       expect(tenantPlacementSpec.shape.tenantId.safeParse(id).success, id).toBe(false);
     }
+  });
+});
+
+describe("shortened names (dnsLabelName, awsDisplayName, label values)", () => {
+  it("keep a name that fits, and shorten a longer one to a readable prefix and a hash of the whole", () => {
+    expect(dnsLabelName("a".repeat(63))).toBe("a".repeat(63));
+    expect(dnsLabelName(`${"a".repeat(54)}-b-${"c".repeat(20)}`)).toMatch(/^a{54}-[0-9a-f]{8}$/);
+    expect(awsDisplayName("a".repeat(50), ACCOUNT_NAME_MAX)).toMatch(/^landlord-a{32}-[0-9a-f]{8}$/);
+    expect(shortenWithHash("@@", 63, "x y")).toMatch(/^[0-9a-f]{8}$/);
+  });
+
+  it("are DNS labels, stable, and distinct for distinct names", () => {
+    const name = fc.string({ unit: fc.constantFrom(..."abc-"), minLength: 64, maxLength: 120 }).map((s) => `a${s}a`);
+    fc.assert(
+      fc.property(name, name, (a, b) => {
+        const short = dnsLabelName(a);
+        expect(short.length).toBeLessThanOrEqual(63);
+        expect(short).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
+        expect(dnsLabelName(a)).toBe(short);
+        if (a !== b) expect(dnsLabelName(b)).not.toBe(short);
+      }),
+      { numRuns: 300 },
+    );
   });
 });

@@ -1,11 +1,11 @@
-import type { TenantPlacement } from "../../api/v1alpha1/index.ts";
-import { costReport, poolCostFlags, poolsFromFiles, type CostPlacement } from "../../cli/costs.ts";
-import { UsageError } from "../../cli/errors.ts";
-import { AllocationError } from "../allocate.ts";
-import { BillError } from "../reader.ts";
-import type { CostReport } from "../report.ts";
-import { costRunFromReport } from "./costRun.ts";
-import { desiredSignals, type CostSignalNames } from "./signals.ts";
+import type { TenantPlacement } from "../api/v1alpha1/index.ts";
+import { costReport, poolCostFlags, poolsFromFiles, type CostPlacement } from "./costs.ts";
+import { UsageError } from "./errors.ts";
+import { AllocationError } from "../costs/allocate.ts";
+import { BillError } from "../costs/reader.ts";
+import type { CostReport } from "../costs/report.ts";
+import { costRunFromReport } from "../costs/run/costRun.ts";
+import { desiredSignals, type CostSignalNames } from "../costs/run/signals.ts";
 
 /**
  * `landlord plan --bill`: the cost signals a recorded run would write, computed offline from the

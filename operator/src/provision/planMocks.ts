@@ -77,7 +77,7 @@ export class PlanRecorder implements Mocks {
       }
       default:
         throw new Error(
-          `the plan provisioner has no answer for the data source ${args.token}: add one to PlanRecorder.call in operator/src/provision/plan-mocks.ts`,
+          `the plan provisioner has no answer for the data source ${args.token}: add one to PlanRecorder.call in operator/src/provision/planMocks.ts`,
         );
     }
   }

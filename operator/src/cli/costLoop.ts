@@ -1,10 +1,10 @@
 import { writeFileSync } from "node:fs";
-import type { ClusterConnection } from "../../cli/clusterClient.ts";
-import { UsageError } from "../../cli/errors.ts";
-import { renderHtmlReport } from "../report/html.ts";
-import type { CostRun } from "./costRun.ts";
-import { recordCostRun, type RecordResult } from "./record.ts";
-import { DEFAULT_SIGNAL_NAMES, type CostSignalNames, type SignalTenant } from "./signals.ts";
+import type { ClusterConnection } from "./clusterClient.ts";
+import { UsageError } from "./errors.ts";
+import { renderHtmlReport } from "../costs/report/html.ts";
+import type { CostRun } from "../costs/run/costRun.ts";
+import { recordCostRun, type RecordResult } from "../costs/run/record.ts";
+import { DEFAULT_SIGNAL_NAMES, type CostSignalNames, type SignalTenant } from "../costs/run/signals.ts";
 
 /**
  * The flags `landlord costs` takes for the cost loop (record, signals, HTML report), and what they
