@@ -180,7 +180,8 @@ async function declareTarget(move: Move): Promise<void> {
 const STEPS: readonly Step[] = [ensureTarget, migrate, cutOver, release];
 
 async function carryOut(move: Move): Promise<Progress> {
-  let at: Progress = { served: move.served, phase: undefined, migration: move.previous.migration, targetReady: false, conditions: [], wakePool: false };
+  // The decide step's problems (policy, signals) first: reported as long as they hold.
+  let at: Progress = { served: move.served, phase: undefined, migration: move.previous.migration, targetReady: false, conditions: move.placement.conditions, wakePool: false };
   for (const step of STEPS) {
     try {
       at = await step(move, at);

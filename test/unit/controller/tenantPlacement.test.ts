@@ -142,6 +142,19 @@ describe("reconcileTenant", () => {
     expect(cluster.writes.filter((w) => w.includes("tenant-acme"))).toEqual([]);
   });
 
+  it("reports the decide step's problems (a missing policy) alongside the placement, and drops them once fixed", async () => {
+    const cluster = memoryCluster();
+    cluster.put(poolObject());
+    cluster.put(validTenant("acme"));
+    await converge(cluster, ["tenant/acme"]);
+    expect(statusOf(cluster, "acme")).toMatchObject({ tier: "pooled", phase: "Active" });
+    expect(conditionOf(cluster, "acme", "PolicyResolved")).toMatchObject({ status: "False", reason: REASONS.policyNotFound });
+
+    cluster.put(policyObject());
+    await reconcileTenant(cluster.ctx, "acme");
+    expect(conditionOf(cluster, "acme", "PolicyResolved")).toBeUndefined();
+  });
+
   it("acts on nothing while the spec is invalid, and says which field", async () => {
     const cluster = clusterWithPool();
     cluster.put(tenantObject("acme", { costCenter: "Not A Label Value!" }));
