@@ -1,12 +1,19 @@
-import { API_VERSION, TIER_RANK, type PlacementDecisionSpec, type PlacementDecisionStatus, type Tier } from "../api/v1alpha1/index.ts";
+import { API_VERSION, TIER_RANK, type PlacementDecisionSpec, type PlacementDecisionStatus, type Tier, type Trigger } from "../api/v1alpha1/index.ts";
 import { decisionDigest, type ChainHead, type ChainLink } from "../audit/chain.ts";
 import type { KubeObject } from "../kube/client.ts";
 import { STATUS_FIELD_MANAGER } from "../kube/resources.ts";
-import type { TierChoice } from "./desiredTier.ts";
 import { compact } from "./conditions.ts";
 import type { ControllerContext } from "./context.ts";
 import { LABELS } from "../api/labels.ts";
 import { decisionName, decisionSequence } from "../api/names.ts";
+import { EVENT_REASONS } from "./reasons.ts";
+
+/** Where a tenant should be served and why: what a decision records as to, trigger and rule. */
+export interface TierChoice {
+  tier: Tier;
+  trigger: Trigger;
+  reason: string;
+}
 
 export interface DecisionObject extends KubeObject {
   spec: PlacementDecisionSpec;
@@ -136,7 +143,7 @@ export async function recordDecision(
   });
   const object: DecisionObject = { ...created, kind: "PlacementDecision" };
   ctx.store.upsert("PlacementDecision", object);
-  const verb = from === undefined ? "Placing" : TIER_RANK[choice.tier] > TIER_RANK[from] ? "Promoting" : "Demoting";
+  const verb = from === undefined ? EVENT_REASONS.placing : TIER_RANK[choice.tier] > TIER_RANK[from] ? EVENT_REASONS.promoting : EVENT_REASONS.demoting;
   const who = options.actor ? `; by ${options.actor}${options.reason ? `: ${options.reason}` : ""}` : "";
   ctx.events.record(options.tenant, "Normal", verb, `${name}: ${from ?? "(new)"} → ${choice.tier} (${choice.trigger}: ${choice.reason}${who})`);
   return object;

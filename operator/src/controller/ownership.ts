@@ -19,6 +19,11 @@ export interface Owner {
   label: readonly [key: string, value: string];
 }
 
+/** Who owns a tenant's objects: the TenantPlacement's UID, and its tenant label for objects older than UIDs. */
+export function tenantOwner(tenant: KubeObject, tenantId: string): Owner {
+  return { uid: tenant.metadata.uid, label: [LABELS.tenant, tenantId] };
+}
+
 export function ownerOfDesired(desired: KubeObject): Owner | undefined {
   const labels = desired.metadata.labels ?? {};
   const uid = ownerUidOf(desired);

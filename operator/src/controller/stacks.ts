@@ -6,6 +6,7 @@ import { requestHash, type OperationState } from "../provision/runner.ts";
 import type { ConditionInput } from "./conditions.ts";
 import type { ControllerContext } from "./context.ts";
 import { costTags } from "../../../pulumi/tags.ts";
+import { EVENT_REASONS, REASONS } from "./reasons.ts";
 
 /**
  * The dedicated AWS stacks of a tenant, driven level-based: a stack is brought up when the tier
@@ -170,7 +171,7 @@ export class StackBook {
   readonly conditions: ConditionInput[] = [];
   readonly retryAts: number[] = [];
   /** Stacks that became Ready or were destroyed in this reconcile, for Events. */
-  readonly changes: Array<{ kind: StackKind; what: "Provisioned" | "Released"; entry: StackEntry }> = [];
+  readonly changes: Array<{ kind: StackKind; what: typeof EVENT_REASONS.provisioned | typeof EVENT_REASONS.released; entry: StackEntry }> = [];
 
   constructor(
     private readonly ctx: ControllerContext,
@@ -195,7 +196,7 @@ export class StackBook {
   up(kind: StackKind): boolean {
     const built = stackRequest(this.ctx, this.spec, this.tenantId, kind);
     if ("error" in built) {
-      this.conditions.push({ type: "Degraded", status: "True", reason: "StackSettingsMissing", message: `${built.error}; the tenant stays served from ${this.served ?? "nowhere yet"}` });
+      this.conditions.push({ type: "Degraded", status: "True", reason: REASONS.stackSettingsMissing, message: `${built.error}; the tenant stays served from ${this.served ?? "nowhere yet"}` });
       return false;
     }
     const before = this.entries.get(kind);
@@ -209,12 +210,12 @@ export class StackBook {
     const progress = driveStackUp(this.ctx, built.request, before);
     this.record(kind, progress);
     const entry = progress.entry;
-    if (entry?.state === "Ready" && before?.state !== "Ready") this.changes.push({ kind, what: "Provisioned", entry });
+    if (entry?.state === "Ready" && before?.state !== "Ready") this.changes.push({ kind, what: EVENT_REASONS.provisioned, entry });
     if (entry?.state === "Failed") {
       this.conditions.push({
         type: "Degraded",
         status: "True",
-        reason: "ProvisionFailed",
+        reason: REASONS.provisionFailed,
         message: `${this.ctx.provisioner.kind} up of stack ${entry.name} failed (${entry.failures ?? 1} time(s)): ${entry.lastError ?? "unknown error"}; retrying at ${entry.retryAt ?? "once the cause changes"}; the tenant stays served from ${this.served ?? "nowhere yet"}`,
       });
     }
@@ -227,17 +228,17 @@ export class StackBook {
       if (kind === keep) continue;
       const built = stackRequest(this.ctx, this.spec, this.tenantId, kind, { releasing: true });
       if ("error" in built) {
-        this.conditions.push({ type: "Degraded", status: "True", reason: "StackSettingsMissing", message: `cannot release stack ${before.name}: ${built.error}` });
+        this.conditions.push({ type: "Degraded", status: "True", reason: REASONS.stackSettingsMissing, message: `cannot release stack ${before.name}: ${built.error}` });
         continue;
       }
       const progress = driveStackDestroy(this.ctx, built.request, before);
       this.record(kind, progress);
-      if (!progress.entry) this.changes.push({ kind, what: "Released", entry: before });
+      if (!progress.entry) this.changes.push({ kind, what: EVENT_REASONS.released, entry: before });
       else if (progress.entry.state === "DestroyFailed") {
         this.conditions.push({
           type: "Degraded",
           status: "True",
-          reason: "ReleaseFailed",
+          reason: REASONS.releaseFailed,
           message:
             `destroying stack ${before.name} (deletionPolicy ${this.spec.deletionPolicy}) failed (${progress.entry.failures ?? 1} time(s)): ${progress.entry.lastError ?? "unknown error"}; ` +
             `retrying at ${progress.entry.retryAt ?? "later"}. To get out: fix the cause in AWS, or set spec.deletionPolicy to Retain to keep the resources and only forget the stack`,

@@ -1,54 +1,19 @@
-import { tenantPoolSpec, tenantPlacementSpec, type TenantPoolSpec, type TenantPoolStatus } from "../api/v1alpha1/index.ts";
+import { tenantPoolSpec, type TenantPoolSpec, type TenantPoolStatus } from "../api/v1alpha1/index.ts";
 import type { KubeObject } from "../kube/client.ts";
 import type { ReconcileResult } from "../kube/queue.ts";
-import { placeTenants, parseShardIndex } from "../placement/placer.ts";
+import { placeTenants } from "../placement/placer.ts";
 import { capQuota, sumQuotas, type Quota } from "../placement/quantity.ts";
-import { CHILD_NAMES, readRegistry, registryEntry, shardObjects, type RegistryEntry } from "./children.ts";
+import { shardObjects, type RegistryEntry } from "./children.ts";
 import { compact, mergeConditions, specIssues, type Condition } from "./conditions.ts";
 import { applyIfChanged, applyStatus, ForeignObjectError, tenantKey, type ControllerContext } from "./context.ts";
-import { wantsPoolSeat } from "./desiredTier.ts";
-import { LABELS } from "../api/labels.ts";
-import { parsedSpec } from "./parsedSpec.ts";
-import { trustedRegistry, type TenantObject } from "./tenantPlacement.ts";
+import { seatChanges } from "./poolRegistry.ts";
+import { REASONS } from "./reasons.ts";
 
 const EMPTY_QUOTA: Quota = { cpu: "0", memory: "0", storage: "0", pods: "0" };
 
 interface PoolObject extends KubeObject {
   spec: TenantPoolSpec;
   status?: TenantPoolStatus;
-}
-
-interface Seeker {
-  tenantId: string;
-  entry: RegistryEntry;
-  /** The shard the tenant's status says serves it: where a lost registry entry is restored. */
-  lastShard: string | undefined;
-}
-
-/** Tenants that should hold a seat in `pool`, oldest first so earlier arrivals are seated first. */
-function seekers(ctx: ControllerContext, pool: string, defaults: Quota, seated: ReadonlyMap<string, RegistryEntry>): Seeker[] {
-  const out: { created: string; seeker: Seeker }[] = [];
-  for (const tenant of ctx.store.list<TenantObject>("TenantPlacement")) {
-    const spec = parsedSpec(tenantPlacementSpec, tenant);
-    const served = tenant.status?.tier;
-    if (!spec) {
-      // An invalid spec (stored before a stricter schema) is not acted on, and that includes its
-      // seat: a tenant served from this pool keeps it as it is, rather than losing its only home.
-      const entry = seated.get(tenant.metadata.name);
-      if (entry && served === "pooled" && tenant.status?.pool === pool && !tenant.metadata.deletionTimestamp) {
-        out.push({ created: tenant.metadata.creationTimestamp ?? "", seeker: { tenantId: tenant.metadata.name, entry, lastShard: tenant.status.namespace } });
-      }
-      continue;
-    }
-    if (spec.pool !== pool) continue;
-    if (!wantsPoolSeat({ deleting: Boolean(tenant.metadata.deletionTimestamp), servedTier: served, targetTier: tenant.status?.targetTier })) continue;
-    out.push({
-      created: tenant.metadata.creationTimestamp ?? "",
-      seeker: { tenantId: spec.tenantId, entry: registryEntry(spec, defaults), lastShard: served === "pooled" && tenant.status?.pool === pool ? tenant.status.namespace : undefined },
-    });
-  }
-  out.sort((a, b) => a.created.localeCompare(b.created) || a.seeker.tenantId.localeCompare(b.seeker.tenantId));
-  return out.map((o) => o.seeker);
 }
 
 /** Shards written at once by one pool reconcile. */
@@ -90,35 +55,13 @@ export async function reconcilePool(ctx: ControllerContext, poolName: string): P
     await applyStatus(ctx, pool, compact({
       ...(pool.status ?? {}),
       observedGeneration: generation,
-      conditions: mergeConditions(pool.status?.conditions as Condition[] | undefined, [{ type: "Ready", status: "False", reason: "InvalidSpec", message }], now, generation),
+      conditions: mergeConditions(pool.status?.conditions as Condition[] | undefined, [{ type: "Ready", status: "False", reason: REASONS.invalidSpec, message }], now, generation),
     }));
     return { kind: "error", error: new Error(message), terminal: true };
   }
   const spec = parsed.data;
-  const defaults = spec.tenantDefaults as Quota;
-
-  // Current seats, from the registry ConfigMap of each shard namespace.
-  const shards = new Map<number, RegistryEntry[]>();
-  for (const namespace of ctx.store.byLabel("Namespace", LABELS.pool, poolName)) {
-    const index = parseShardIndex(spec.namespacePrefix, namespace.metadata.name);
-    if (index === undefined) continue;
-    const registry = ctx.store.get("ConfigMap", CHILD_NAMES.registry, namespace.metadata.name);
-    // Seats only from a registry this pool wrote; anything else at that name is not believed.
-    shards.set(index, readRegistry(registry && trustedRegistry(ctx, poolName, registry) ? registry : undefined));
-  }
-  const wanted = seekers(ctx, poolName, defaults, new Map([...shards.values()].flat().map((e) => [e.tenantId, e])));
-  const wantedIds = new Map(wanted.map((s) => [s.tenantId, s.entry]));
-  let seated = new Set([...shards.values()].flat().map((e) => e.tenantId));
-  // Drift repair: a served tenant whose entry (or whole ConfigMap or shard) was deleted gets its
-  // seat back where its status says it is served, rather than being placed anew elsewhere.
-  for (const seeker of wanted) {
-    const index = seeker.lastShard ? parseShardIndex(spec.namespacePrefix, seeker.lastShard) : undefined;
-    if (seated.has(seeker.tenantId) || index === undefined) continue;
-    shards.set(index, [...(shards.get(index) ?? []), seeker.entry]);
-  }
-  seated = new Set([...shards.values()].flat().map((e) => e.tenantId));
-  const departures = [...seated].filter((id) => !wantedIds.has(id));
-  const arrivals = wanted.filter((s) => !seated.has(s.tenantId)).map((s) => ({ tenantId: s.tenantId, quota: s.entry.quota }));
+  // Who arrives and who leaves: decided in poolRegistry.ts, applied here.
+  const { shards, wanted: wantedIds, departures, arrivals } = seatChanges(ctx, poolName, spec);
 
   const placement = placeTenants({
     prefix: spec.namespacePrefix,
@@ -157,9 +100,9 @@ export async function reconcilePool(ctx: ControllerContext, poolName: string): P
     await applyStatus(ctx, pool, compact({
       ...(pool.status ?? {}),
       observedGeneration: generation,
-      conditions: mergeConditions(pool.status?.conditions as Condition[] | undefined, [{ type: "Ready", status: "False", reason: "OwnerConflict", message: error.message }], now, generation),
+      conditions: mergeConditions(pool.status?.conditions as Condition[] | undefined, [{ type: "Ready", status: "False", reason: REASONS.ownerConflict, message: error.message }], now, generation),
     }));
-    if (pool.status?.conditions?.find((c) => c.type === "Ready")?.reason !== "OwnerConflict") ctx.events.record(pool, "Warning", "OwnerConflict", error.message);
+    if (pool.status?.conditions?.find((c) => c.type === "Ready")?.reason !== REASONS.ownerConflict) ctx.events.record(pool, "Warning", REASONS.ownerConflict, error.message);
     return { kind: "error", error };
   }
 
@@ -180,8 +123,8 @@ export async function reconcilePool(ctx: ControllerContext, poolName: string): P
     shards: shardStatus,
     conditions: mergeConditions(pool.status?.conditions as Condition[] | undefined, [
       unplaceable > 0
-        ? { type: "Ready", status: "False", reason: "Unplaceable", message: `${unplaceable} tenant(s) fit no shard: ${placement.unplaceable[0]?.reason}` }
-        : { type: "Ready", status: "True", reason: "Seated", message: `${total} tenant(s) in ${shardStatus.length} shard(s)` },
+        ? { type: "Ready", status: "False", reason: REASONS.unplaceable, message: `${unplaceable} tenant(s) fit no shard: ${placement.unplaceable[0]?.reason}` }
+        : { type: "Ready", status: "True", reason: REASONS.seated, message: `${total} tenant(s) in ${shardStatus.length} shard(s)` },
     ], now, generation),
   }));
   // Only after every write succeeded: a failing pool must not wake its tenants in a tight loop.

@@ -44,7 +44,7 @@ export type { SignalReading, SignalProblem, CompiledPolicy } from "./rules.ts";
 
 export interface EngineInput {
   now: number;
-  /** undefined: no policy found; the tenant is placed like desiredTier does (pin, floor, ceiling). */
+  /** undefined: no policy found; the tenant is placed by its spec alone (pin, floor, ceiling). */
   policy: PlacementPolicySpec | CompiledPolicy | undefined;
   tenant: {
     tenantId: string;

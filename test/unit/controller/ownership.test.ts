@@ -4,7 +4,7 @@ import { namespaceTierObjects, shardObjects } from "../../../operator/src/contro
 import { jobTemplateProblems, migrationJob, migrationJobName } from "../../../operator/src/controller/migration.ts";
 import { foreignOwner, ownerOfDesired } from "../../../operator/src/controller/ownership.ts";
 import type { ControllerContext } from "../../../operator/src/controller/context.ts";
-import { findSeat, trustedRegistry } from "../../../operator/src/controller/tenantPlacement.ts";
+import { findSeat, trustedRegistry } from "../../../operator/src/controller/poolRegistry.ts";
 import { ObjectStore } from "../../../operator/src/kube/store.ts";
 
 const tenant = { tenantId: "acme", costCenter: "cc-1", tags: { team: "growth" } };

@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { TIER_RANK, TIERS, type PlacementPolicySpec, type PolicyCondition, type Tier, type TierRule, type When } from "../../../operator/src/api/v1alpha1/index.ts";
 import { parseDuration } from "../../../operator/src/config.ts";
-import { desiredTier } from "../../../operator/src/controller/desiredTier.ts";
+import { desiredTier } from "./desiredTierOracle.ts";
 import { evaluate, type EngineInput, type EngineResult, type SignalReading } from "../../../operator/src/policy/engine.ts";
 import { HOUR, NOW, tierSettings } from "./fixtures.ts";
 

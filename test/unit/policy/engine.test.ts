@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { desiredTier } from "../../../operator/src/controller/desiredTier.ts";
+import { desiredTier } from "./desiredTierOracle.ts";
 import type { PlacementPolicySpec, Tier } from "../../../operator/src/api/v1alpha1/index.ts";
 import { compilePolicy, evaluate } from "../../../operator/src/policy/engine.ts";
 import { fresh, HOUR, input, iso, NOW, policy, tierSettings } from "./fixtures.ts";

@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { desiredTier, wantsPoolSeat } from "../../../operator/src/controller/desiredTier.ts";
+import { desiredTier } from "./desiredTierOracle.ts";
 
 const tier = (t: Partial<{ mode: "Auto" | "Pinned"; pinned: "pooled" | "namespace" | "database" | "account"; floor: "pooled" | "namespace" | "database" | "account"; ceiling: "pooled" | "namespace" | "database" | "account" }>) => ({
   tier: { mode: "Auto" as const, floor: "pooled" as const, ceiling: "account" as const, ...t },
 });
 
-describe("desiredTier", () => {
+describe("desiredTier (the oracle of the engine tests)", () => {
   it("places a new Auto tenant in the pool", () => {
     expect(desiredTier(tier({}), undefined)).toMatchObject({ tier: "pooled", trigger: "Policy" });
   });
@@ -39,18 +39,5 @@ describe("desiredTier", () => {
   it("places a tenant pinned to a dedicated tier there", () => {
     expect(desiredTier(tier({ mode: "Pinned", pinned: "database" }), "pooled")).toEqual({ tier: "database", trigger: "Pinned", reason: "spec.tier is pinned to database" });
     expect(desiredTier(tier({ mode: "Pinned", pinned: "account" }), undefined)).toMatchObject({ tier: "account", trigger: "Pinned" });
-  });
-});
-
-describe("wantsPoolSeat", () => {
-  it("keeps the seat of a tenant moving out until it is served elsewhere", () => {
-    expect(wantsPoolSeat({ deleting: false, servedTier: "pooled", targetTier: "namespace" })).toBe(true);
-    expect(wantsPoolSeat({ deleting: false, servedTier: "namespace", targetTier: undefined })).toBe(false);
-  });
-  it("seats a tenant moving in, a settled pooled tenant, and never a deleting one", () => {
-    expect(wantsPoolSeat({ deleting: false, servedTier: "namespace", targetTier: "pooled" })).toBe(true);
-    expect(wantsPoolSeat({ deleting: false, servedTier: undefined, targetTier: "pooled" })).toBe(true);
-    expect(wantsPoolSeat({ deleting: false, servedTier: "pooled", targetTier: undefined })).toBe(true);
-    expect(wantsPoolSeat({ deleting: true, servedTier: "pooled", targetTier: undefined })).toBe(false);
   });
 });

@@ -1,10 +1,11 @@
-import { TIER_RANK, TIERS, type Tier, type TenantPlacementSpec, type Trigger } from "../api/v1alpha1/index.ts";
+import { TIER_RANK, TIERS, type Tier, type TenantPlacementSpec } from "../../../operator/src/api/v1alpha1/index.ts";
+import type { TierChoice } from "../../../operator/src/controller/decisions.ts";
 
-export interface TierChoice {
-  tier: Tier;
-  trigger: Trigger;
-  reason: string;
-}
+/**
+ * A TEST ORACLE, not production code: the placement a tenant gets from its spec alone, written as
+ * plainly as possible so the policy engine's tests can check `evaluate` without a policy against
+ * it (test/unit/policy/engine*.test.ts). The operator decides in controller/decideTier.ts.
+ */
 
 const clampRank = (rank: number, low: number, high: number): number => Math.min(Math.max(rank, low), high);
 
@@ -32,15 +33,4 @@ export function desiredTier(spec: Pick<TenantPlacementSpec, "tier">, current: Ti
     else choice = { tier, trigger: "Policy", reason: `stays ${tier}` };
   }
   return choice;
-}
-
-/**
- * Whether the tenant should hold a seat in its pool: it is served there now, or its status says a
- * move there is under way. The tenant reconciler owns that intent (status.targetTier); the pool
- * only follows it, so both agree however the target was chosen (pin, floor, policy).
- */
-export function wantsPoolSeat(options: { deleting: boolean; servedTier: Tier | undefined; targetTier: Tier | undefined }): boolean {
-  if (options.deleting) return false;
-  // A tenant moving out keeps its seat until it is served elsewhere (status.tier changes at cut-over).
-  return options.targetTier === "pooled" || options.servedTier === "pooled";
 }

@@ -6,12 +6,24 @@ import { actorAndReason } from "../audit/annotations.ts";
 import { CHILD_NAMES } from "./children.ts";
 import type { ConditionInput } from "./conditions.ts";
 import type { ControllerContext } from "./context.ts";
-import { decisionsOf, newestMove, type DecisionObject } from "./decisions.ts";
-import type { TierChoice } from "./desiredTier.ts";
+import { decisionsOf, finishDecision, newestMove, openDecision, recordDecision, type DecisionObject, type TierChoice } from "./decisions.ts";
 import { parsedSpec } from "./parsedSpec.ts";
 import { APPROVE_ANNOTATION } from "../api/labels.ts";
 import { tenantNamespace } from "../api/names.ts";
+import { REASONS } from "./reasons.ts";
 import type { TenantObject } from "./tenantPlacement.ts";
+
+/**
+ * Where a tenant's tier is decided: promotion, demotion and first placement, all here. The first
+ * step of every tenant reconcile (`decide`) asks `choosePlacement` where the tenant should be
+ * served, then records a PlacementDecision when that differs from where it is (or calls off or
+ * supersedes the open one). Everything after (tenantPlacement.ts) only carries the decision out.
+ *
+ * What decides, in order: the spec (Pinned, floor, ceiling: always wins), the policy's rules over
+ * the tenant's signals (policy/engine.ts `evaluate`: pure thresholds, hysteresis, stabilization,
+ * cooldown, approval), then this file's cluster-wide limits (rateLimit) and the rule that a move
+ * under way is carried through while the spec still allows it.
+ */
 
 export interface PlacementChoice {
   choice: TierChoice & { rule?: string };
@@ -23,9 +35,10 @@ export interface PlacementChoice {
   recommendation?: { tier: Tier; reason: string; since: string };
   signals?: Record<string, number>;
   signalsObservedAt?: string;
-  /** SignalsStale / SignalsUnavailable / PolicyNotFound, and the wait reason while a move is held back. */
+  /** SignalsStale / SignalsUnavailable / PolicyResolved problems, present only while they hold. */
   conditions: ConditionInput[];
-  waiting?: { why: string; message: string };
+  /** A move the policy holds back (stabilization, cooldown, approval, rate limit): Promoting=False says why. */
+  hold?: { why: string; message: string };
   /** When to look again without any event (a stabilization window or cooldown ending). */
   retryAt?: number;
 }
@@ -122,9 +135,9 @@ export function choosePlacement(ctx: ControllerContext, tenant: TenantObject, sp
   const policyObject = ctx.store.get("PlacementPolicy", spec.policyRef);
   const policy = policyObject ? parsedSpec(placementPolicySpec, policyObject) : undefined;
   if (!policyObject) {
-    conditions.push({ type: "PolicyResolved", status: "False", reason: "PolicyNotFound", message: `PlacementPolicy ${spec.policyRef} does not exist; only spec.tier (Pinned, floor, ceiling) decides` });
+    conditions.push({ type: "PolicyResolved", status: "False", reason: REASONS.policyNotFound, message: `PlacementPolicy ${spec.policyRef} does not exist; only spec.tier (Pinned, floor, ceiling) decides` });
   } else if (!policy) {
-    conditions.push({ type: "PolicyResolved", status: "False", reason: "InvalidPolicy", message: `PlacementPolicy ${spec.policyRef} is invalid; only spec.tier decides` });
+    conditions.push({ type: "PolicyResolved", status: "False", reason: REASONS.invalidPolicy, message: `PlacementPolicy ${spec.policyRef} is invalid; only spec.tier decides` });
   }
 
   const quota = served && served !== "pooled" ? ctx.store.get("ResourceQuota", CHILD_NAMES.quota, tenantNamespace(spec.tenantId)) : undefined;
@@ -168,14 +181,14 @@ export function choosePlacement(ctx: ControllerContext, tenant: TenantObject, sp
   if (action.kind === "move") {
     const limited = action.trigger === "Policy" || action.trigger === "Manual" ? (policy && served ? rateLimited(ctx, spec.policyRef, policy, spec.tenantId, now) : undefined) : undefined;
     if (limited && open?.spec.to !== action.tier) {
-      out.waiting = { why: "RateLimited", message: `waiting for a move slot to go to ${action.tier}: ${limited}` };
+      out.hold = { why: REASONS.rateLimited, message: `waiting for a move slot to go to ${action.tier}: ${limited}` };
       out.retryAt = now + 10_000;
     } else {
       out.choice = { tier: action.tier, trigger: action.trigger as Trigger, reason: action.reason, rule: action.rule };
       if (action.approval) out.approval = { annotation: action.approval.annotation };
     }
   } else if (action.kind === "wait") {
-    out.waiting = { why: action.why, message: action.message };
+    out.hold = { why: action.why, message: action.message };
     if (action.retryAt !== undefined) out.retryAt = action.retryAt;
   } else if (served === undefined) {
     out.choice = { tier: spec.tier.floor, trigger: "Policy", reason: action.reason };
@@ -193,4 +206,42 @@ export function choosePlacement(ctx: ControllerContext, tenant: TenantObject, sp
     out.choice = { tier: open.spec.to, trigger: open.spec.trigger, reason: open.spec.rule ?? "move in progress" };
   }
   return out;
+}
+
+export type Decided =
+  /** A new decision was recorded: its work starts in a pass of its own (see reconcileTenant). */
+  | { kind: "recorded"; decision: DecisionObject }
+  /** Where the tenant goes, and the open decision moving it there (none while it stays). */
+  | { kind: "decided"; placement: PlacementChoice; decision: DecisionObject | undefined };
+
+/**
+ * The decide step: the placement this reconcile works towards, and the decision that records the
+ * move. A move called off (a new pin, a failed target) while the tenant is still where it was is
+ * rolled back; one whose target changed is superseded by a new decision.
+ */
+export async function decide(ctx: ControllerContext, tenant: TenantObject, spec: TenantPlacementSpec, tenantId: string): Promise<Decided> {
+  const previous = tenant.status ?? {};
+  const served = previous.tier;
+  let open = openDecision(ctx, tenantId);
+  const placement = choosePlacement(ctx, tenant, spec, open);
+  const choice = placement.choice;
+  if (open && served === choice.tier && open.spec.to !== choice.tier) {
+    await finishDecision(ctx, open, "RolledBack", { lastStep: "CalledOff", error: `called off: the tenant stays served from ${served}` });
+    open = undefined;
+  }
+  if (served === choice.tier || open?.spec.to === choice.tier) return { kind: "decided", placement, decision: open };
+  if (open) await finishDecision(ctx, open, "RolledBack", { lastStep: "Superseded", error: `superseded: the tenant now goes to ${choice.tier}` });
+  const decision = await recordDecision(ctx, {
+    tenant,
+    tenantId,
+    from: served,
+    choice,
+    ...(placement.policy ? { policy: placement.policy } : {}),
+    ...(placement.signals ? { signals: placement.signals } : {}),
+    ...(placement.approval ? { approval: placement.approval } : {}),
+    ...(placement.actor ? { actor: placement.actor } : {}),
+    ...(placement.reason ? { reason: placement.reason } : {}),
+    ...(previous.decisionHead ? { head: previous.decisionHead } : {}),
+  });
+  return { kind: "recorded", decision };
 }
