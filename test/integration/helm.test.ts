@@ -97,9 +97,9 @@ const CUSTOM = {
 
 /** Exactly what the operator may do cluster-wide; a change here is a change of its privileges. */
 const CLUSTER_RULES = [
-  { apiGroups: ["landlord.dev"], resources: ["tenantplacements"], verbs: ["list", "watch", "patch"] },
+  { apiGroups: ["landlord.dev"], resources: ["tenantplacements", "tenantpools"], verbs: ["list", "watch", "patch"] },
   { apiGroups: ["landlord.dev"], resources: ["placementdecisions"], verbs: ["list", "watch", "create"] },
-  { apiGroups: ["landlord.dev"], resources: ["tenantpools", "placementpolicies"], verbs: ["list", "watch"] },
+  { apiGroups: ["landlord.dev"], resources: ["placementpolicies"], verbs: ["list", "watch"] },
   { apiGroups: ["landlord.dev"], resources: ["tenantplacements/status", "tenantpools/status", "placementdecisions/status"], verbs: ["patch"] },
   { apiGroups: [""], resources: ["namespaces"], verbs: ["get", "list", "watch", "create", "patch", "delete"] },
   { apiGroups: [""], resources: ["resourcequotas", "limitranges"], verbs: ["list", "watch", "create", "patch"] },
@@ -229,9 +229,12 @@ describe("the Helm chart", () => {
         }
       }
       expect(one(manifests, "Role", "landlord").rules).toEqual([
-        { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["create"] },
         { apiGroups: ["coordination.k8s.io"], resources: ["leases"], resourceNames: ["landlord-leader"], verbs: ["get", "update"] },
       ]);
+      // The Lease is the release's, so helm uninstall deletes it; its holder fields are left to the operator.
+      const lease = one(manifests, "Lease");
+      expect(lease.metadata).toMatchObject({ name: "landlord-leader", namespace: "landlord-system" });
+      expect(lease.spec).toBeUndefined();
       const events = one(manifests, "Role", "landlord-events");
       expect(events.metadata.namespace).toBe("default");
       expect(events.rules).toEqual([{ apiGroups: [""], resources: ["events"], verbs: ["create"] }]);
@@ -291,10 +294,10 @@ describe("the Helm chart", () => {
     it("annotates the ServiceAccount for IRSA and lets it read exactly the token Secret and its own Lease", () => {
       expect(one(manifests, "ServiceAccount").metadata.annotations).toEqual({ "eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/landlord" });
       expect(one(manifests, "Role", "landlord").rules).toEqual([
-        { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["create"] },
         { apiGroups: ["coordination.k8s.io"], resources: ["leases"], resourceNames: ["landlord-custom"], verbs: ["get", "update"] },
         { apiGroups: [""], resources: ["secrets"], resourceNames: ["prometheus-token"], verbs: ["get"] },
       ]);
+      expect(one(manifests, "Lease").metadata.name).toBe("landlord-custom");
     });
 
     it("renders the ServiceMonitor and the PrometheusRule", () => {
@@ -311,6 +314,7 @@ describe("the Helm chart", () => {
       const single = await render(["--set", "replicaCount=1", "--set", "leaderElection.enabled=false", "--set", "rbac.namespaceGuard=false"]);
       expect(one(single, "Deployment").spec.template.spec.containers[0].args).not.toContain("--leader-elect");
       expect(one(single, "Role", "landlord").rules).toBeNull();
+      expect(single.some((m) => m.kind === "Lease")).toBe(false);
       expect(single.some((m) => m.metadata.name === "landlord-namespace-guard")).toBe(false);
     });
 

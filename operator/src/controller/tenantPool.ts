@@ -9,6 +9,7 @@ import { applyIfChanged, applyStatus, ForeignObjectError, tenantKey, type Contro
 import { wantsPoolSeat } from "./desiredTier.ts";
 import { LABELS } from "./labels.ts";
 import { parsedSpec } from "./parsedSpec.ts";
+import { deletingCondition, finalizePool, refusedArrival } from "./poolDeletion.ts";
 import { trustedRegistry, type TenantObject } from "./tenantPlacement.ts";
 
 const EMPTY_QUOTA: Quota = { cpu: "0", memory: "0", storage: "0", pods: "0" };
@@ -82,6 +83,8 @@ async function applyShards(ctx: ControllerContext, shards: KubeObject[][]): Prom
 export async function reconcilePool(ctx: ControllerContext, poolName: string): Promise<ReconcileResult> {
   const pool = ctx.store.get<PoolObject>("TenantPool", poolName);
   if (!pool) return { kind: "done" };
+  const finalized = await finalizePool(ctx, pool);
+  if (finalized) return finalized;
   const now = ctx.now().toISOString();
   const generation = pool.metadata.generation;
   const parsed = tenantPoolSpec.safeParse(pool.spec);
@@ -124,7 +127,7 @@ export async function reconcilePool(ctx: ControllerContext, poolName: string): P
     prefix: spec.namespacePrefix,
     capacity: spec.capacity,
     shards: [...shards].map(([index, members]) => ({ index, members: members.map((m) => ({ tenantId: m.tenantId, quota: wantedIds.get(m.tenantId)?.quota ?? m.quota })) })),
-    arrivals,
+    arrivals: refusedArrival(pool) ? [] : arrivals,
     departures,
   });
 
@@ -165,7 +168,7 @@ export async function reconcilePool(ctx: ControllerContext, poolName: string): P
 
   const wake: string[] = [];
   for (const { tenantId } of arrivals) {
-    const reason = placement.unplaceable.find((u) => u.tenantId === tenantId)?.reason;
+    const reason = refusedArrival(pool) ?? placement.unplaceable.find((u) => u.tenantId === tenantId)?.reason;
     if (reason) ctx.unplaceable.set(tenantId, reason);
     else ctx.unplaceable.delete(tenantId);
     wake.push(tenantId);
@@ -179,9 +182,10 @@ export async function reconcilePool(ctx: ControllerContext, poolName: string): P
     tenants: total,
     shards: shardStatus,
     conditions: mergeConditions(pool.status?.conditions as Condition[] | undefined, [
-      unplaceable > 0
+      deletingCondition(pool, placement.shards.flatMap((s) => s.members.map((m) => m.tenantId)).sort()) ??
+      (unplaceable > 0
         ? { type: "Ready", status: "False", reason: "Unplaceable", message: `${unplaceable} tenant(s) fit no shard: ${placement.unplaceable[0]?.reason}` }
-        : { type: "Ready", status: "True", reason: "Seated", message: `${total} tenant(s) in ${shardStatus.length} shard(s)` },
+        : { type: "Ready", status: "True", reason: "Seated", message: `${total} tenant(s) in ${shardStatus.length} shard(s)` }),
     ], now, generation),
   }));
   // Only after every write succeeded: a failing pool must not wake its tenants in a tight loop.
