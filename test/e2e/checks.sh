@@ -202,9 +202,10 @@ step_failover() {
   wait_for "the Deployment to be back at two Ready replicas" 180 ready_count_is 2
 }
 
-# A policy with a migration Job between provisioning and cut-over. The Job's script checks what
-# Landlord promises a migration (the move's facts in its environment, the target's endpoint) and
-# fails on purpose for tenants named *-fail.
+# A policy with a migration Job between provisioning and cut-over. The Job's script
+# (test/e2e/migrate-check.sh, shared with the integration tests) checks what Landlord promises a
+# migration (the move's facts in its environment, the target's endpoint) and fails on purpose for
+# tenants named *-fail.
 MIGRATION_POLICY="$(cat <<EOF
 apiVersion: landlord.dev/v1alpha1
 kind: PlacementPolicy
@@ -233,14 +234,7 @@ spec:
                 command: [/bin/sh, -c]
                 args:
                   - |
-                    set -eu
-                    echo "migrating \$TENANT_ID from \$FROM_TIER to \$TO_TIER at \$TARGET_ENDPOINT:\$TARGET_PORT"
-                    test "\$TENANT_ID" = "{{tenantId}}"
-                    test "\$FROM_TIER" = pooled && test "\$TO_TIER" = database
-                    test -n "\$TARGET_ENDPOINT" && test "\$TARGET_PORT" = 5432
-                    case "\$TARGET_SECRET_ARN" in arn:aws:secretsmanager:*) ;; *) echo "no secret ARN"; exit 2;; esac
-                    case "\$TENANT_ID" in *-fail) echo "relation orders is locked"; exit 3;; esac
-                    echo "migrated"
+$(sed -e '/^#/d' -e 's/^/                    /' test/e2e/migrate-check.sh)
                 securityContext: {allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {drop: [ALL]}}
 EOF
 )"

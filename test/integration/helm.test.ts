@@ -147,6 +147,7 @@ describe("the Helm chart", () => {
           "ClusterRole/landlord",
           "ClusterRoleBinding/landlord",
           "Deployment/landlord",
+          "Lease/landlord-leader",
           "PodDisruptionBudget/landlord",
           "Role/landlord",
           "Role/landlord-events",
