@@ -335,7 +335,7 @@ step_uninstall() {
   kubectl delete tpool --all --wait=false
   pool_waits() { [ "$(kubectl get tpool standard -o jsonpath='{.status.conditions[?(@.type=="Ready")].reason}')" = Deleting ]; }
   wait_for "the pool standard to wait for its tenants" 60 pool_waits
-  kubectl get tpool standard -o jsonpath='{.status.conditions[?(@.type=="Ready")].message}{"\n"}'
+  echo "pool standard: $(kubectl get tpool standard -o jsonpath='{.status.conditions[?(@.type=="Ready")].message}')"
   [ "$(kubectl get tp "$seated" -o jsonpath='{.status.pool}')" = standard ] || die "$seated is no longer served from the pool standard although the pool waits for it"
   [ -z "$(kubectl get namespace "$shard" -o jsonpath='{.metadata.deletionTimestamp}')" ] || die "$seated's shard $shard is being deleted while the pool waits for it"
   kubectl delete tp --all --wait --timeout=180s

@@ -113,7 +113,9 @@ describe.skipIf(!canRun)("the operator on a local node", () => {
     await check("upgrade");
   });
   it("waits to delete a pool until its tenants have gone; helm uninstall leaves nothing behind, Lease included", async () => {
-    await check("uninstall");
+    const output = await check("uninstall");
+    expect(output).toMatch(/^pool standard: Being deleted: waiting for \d+ tenant\(s\) still served here to leave/m);
+    process.stderr.write(`${output.split("\n").find((line) => line.startsWith("pool standard: ")) ?? ""}\n`);
   });
   it("local down removes every process, mount, network device and rule of the node", async () => {
     const node = state.node;
