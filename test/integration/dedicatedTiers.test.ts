@@ -139,6 +139,8 @@ describe("the database and account tiers (plan provisioner)", () => {
   let operator: OperatorProcess;
   let jobs: MigrationJobs | undefined;
 
+  // Long enough for a first run on a machine where `landlord local build` and `landlord local image`
+  // have not run yet (.ci/run runs both first): kubelet and the Debian base are made here then.
   beforeAll(async () => {
     jobs = await migrationJobs((line) => void process.stderr.write(`${line}\n`));
     process.stderr.write(jobs.unavailable ? `dedicatedTiers: migration Jobs get a hand-written status: ${jobs.unavailable}\n` : `measure: real_jobs_node_and_image_seconds=${jobs.setupSeconds.toFixed(1)}\n`);
@@ -150,7 +152,7 @@ describe("the database and account tiers (plan provisioner)", () => {
     ]);
     operator = await startOperatorProcess(["--provisioner", "plan"]);
     await operator.waitReady();
-  }, 300_000);
+  }, 600_000);
 
   afterAll(async () => {
     await operator?.stop();

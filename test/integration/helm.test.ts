@@ -486,6 +486,20 @@ describe("the Helm chart", () => {
       expect(bad.stderr).toMatch(/at '\/operator\/provisioner': value must be one of 'plan', 'pulumi'/);
       expect((await helm(["status", "helmbad", "--namespace", namespace, "--kubeconfig", cluster().kubeconfig])).stderr).toMatch(/not found/);
     });
+
+    it("keeps the leader's fields of its Lease through helm upgrade, and deletes the Lease at helm uninstall", async () => {
+      const lease = ["lease", "landlord-custom", "-n", namespace];
+      const holder = { holderIdentity: "landlord-7d9c-abcde", leaseDurationSeconds: 30, leaseTransitions: 3, acquireTime: "2026-12-04T10:00:00.000000Z", renewTime: "2026-12-04T10:05:00.000000Z" };
+      // What a leader writes (an update of the spec; the chart's manifest has none).
+      await k(["patch", ...lease, "--type=merge", "-p", JSON.stringify({ spec: holder })]);
+      expect(await helmOk(["upgrade", release, chart, "--namespace", namespace, "--kubeconfig", cluster().kubeconfig, "--reuse-values", "--set", "commonLabels.upgraded=yes"])).toMatch(/STATUS: deployed/);
+      // The Lease's manifest changed (a label), and helm's three-way merge left the leader's fields alone.
+      const upgraded = await kJson<Manifest>(["get", ...lease]);
+      expect(upgraded.metadata.labels?.upgraded).toBe("yes");
+      expect(upgraded.spec).toEqual(holder);
+      expect(await helmOk(["uninstall", release, "--namespace", namespace, "--kubeconfig", cluster().kubeconfig])).toMatch(/uninstalled/);
+      expect(await k(["get", ...lease, "--ignore-not-found", "-o", "name"])).toBe("");
+    });
   });
 
   describe("alerts", () => {
