@@ -112,16 +112,11 @@ describe.skipIf(!canRun)("the operator on a local node", () => {
   it("rolls out a helm upgrade with changed values", async () => {
     await check("upgrade");
   });
-  it("leaves nothing of Landlord's behind after the tenants are deleted and helm uninstall", async () => {
-    await check("uninstall");
+  it("waits to delete a pool until its tenants have gone; helm uninstall leaves nothing behind, Lease included", async () => {
+    const output = await check("uninstall");
+    expect(output).toMatch(/^pool standard: Being deleted: waiting for \d+ tenant\(s\) still served here to leave/m);
+    process.stderr.write(`${output.split("\n").find((line) => line.startsWith("pool standard: ")) ?? ""}\n`);
   });
-  // Known defects, for the controller's owners: a TenantPool has no finalizer, so deleting it leaves
-  // its shard namespaces (pool-<prefix>-N) behind, and the leader Lease outlives the operator's
-  // uninstall. This passes by failing; once the operator cleans both up it fails, and `.fails` goes.
-  it.fails("leaves no shard namespace of a deleted pool and no Lease (known defect: both stay)", async () => {
-    await check("operator-leftovers");
-  });
-
   it("local down removes every process, mount, network device and rule of the node", async () => {
     const node = state.node;
     expect(node).toBeDefined();

@@ -139,9 +139,10 @@ describe("the cost loop", () => {
   afterAll(async () => {
     await k(["delete", "tp", CHEAP, COSTLY, DED, "--ignore-not-found", "--wait=false"]);
     await eventually(async () => ((await k(["get", "tp", "-l", LABEL, "-o", "name"])).trim() === "" ? true : undefined), { what: "the tenants released", timeoutMs: 60_000 }).catch(() => undefined);
+    // The pool before the operator stops: its finalizer (its shard namespaces go with it) needs one.
+    await k(["delete", "tpool", POOL, "--ignore-not-found", "--timeout=60s"]);
     await operator?.stop();
     await k(["delete", "ppol", POLICY, "--ignore-not-found"]);
-    await k(["delete", "tpool", POOL, "--ignore-not-found"]);
     if (recorded.length > 0) await k(["delete", "costreports", ...recorded, "--ignore-not-found"]);
   }, 120_000);
 

@@ -97,9 +97,9 @@ const CUSTOM = {
 
 /** Exactly what the operator may do cluster-wide; a change here is a change of its privileges. */
 const CLUSTER_RULES = [
-  { apiGroups: ["landlord.dev"], resources: ["tenantplacements"], verbs: ["list", "watch", "patch"] },
+  { apiGroups: ["landlord.dev"], resources: ["tenantplacements", "tenantpools"], verbs: ["list", "watch", "patch"] },
   { apiGroups: ["landlord.dev"], resources: ["placementdecisions"], verbs: ["list", "watch", "create"] },
-  { apiGroups: ["landlord.dev"], resources: ["tenantpools", "placementpolicies"], verbs: ["list", "watch"] },
+  { apiGroups: ["landlord.dev"], resources: ["placementpolicies"], verbs: ["list", "watch"] },
   { apiGroups: ["landlord.dev"], resources: ["tenantplacements/status", "tenantpools/status", "placementdecisions/status"], verbs: ["patch"] },
   { apiGroups: [""], resources: ["namespaces"], verbs: ["get", "list", "watch", "create", "patch", "delete"] },
   { apiGroups: [""], resources: ["resourcequotas", "limitranges"], verbs: ["list", "watch", "create", "patch"] },
@@ -147,6 +147,7 @@ describe("the Helm chart", () => {
           "ClusterRole/landlord",
           "ClusterRoleBinding/landlord",
           "Deployment/landlord",
+          "Lease/landlord-leader",
           "PodDisruptionBudget/landlord",
           "Role/landlord",
           "Role/landlord-events",
@@ -232,9 +233,12 @@ describe("the Helm chart", () => {
         }
       }
       expect(one(manifests, "Role", "landlord").rules).toEqual([
-        { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["create"] },
         { apiGroups: ["coordination.k8s.io"], resources: ["leases"], resourceNames: ["landlord-leader"], verbs: ["get", "update"] },
       ]);
+      // The Lease is the release's, so helm uninstall deletes it; its holder fields are left to the operator.
+      const lease = one(manifests, "Lease");
+      expect(lease.metadata).toMatchObject({ name: "landlord-leader", namespace: "landlord-system" });
+      expect(lease.spec).toBeUndefined();
       const events = one(manifests, "Role", "landlord-events");
       expect(events.metadata.namespace).toBe("default");
       expect(events.rules).toEqual([{ apiGroups: [""], resources: ["events"], verbs: ["create"] }]);
@@ -297,10 +301,10 @@ describe("the Helm chart", () => {
     it("annotates the ServiceAccount for IRSA and lets it read exactly the token Secret and its own Lease", () => {
       expect(one(manifests, "ServiceAccount").metadata.annotations).toEqual({ "eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/landlord" });
       expect(one(manifests, "Role", "landlord").rules).toEqual([
-        { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["create"] },
         { apiGroups: ["coordination.k8s.io"], resources: ["leases"], resourceNames: ["landlord-custom"], verbs: ["get", "update"] },
         { apiGroups: [""], resources: ["secrets"], resourceNames: ["prometheus-token"], verbs: ["get"] },
       ]);
+      expect(one(manifests, "Lease").metadata.name).toBe("landlord-custom");
     });
 
     it("renders the ServiceMonitor and the PrometheusRule", () => {
@@ -317,6 +321,7 @@ describe("the Helm chart", () => {
       const single = await render(["--set", "replicaCount=1", "--set", "leaderElection.enabled=false", "--set", "rbac.namespaceGuard=false"]);
       expect(one(single, "Deployment").spec.template.spec.containers[0].args).not.toContain("--leader-elect");
       expect(one(single, "Role", "landlord").rules).toBeNull();
+      expect(single.some((m) => m.kind === "Lease")).toBe(false);
       expect(single.some((m) => m.metadata.name === "landlord-namespace-guard")).toBe(false);
     });
 
@@ -486,6 +491,20 @@ describe("the Helm chart", () => {
       expect(bad.code).not.toBe(0);
       expect(bad.stderr).toMatch(/at '\/operator\/provisioner': value must be one of 'plan', 'pulumi'/);
       expect((await helm(["status", "helmbad", "--namespace", namespace, "--kubeconfig", cluster().kubeconfig])).stderr).toMatch(/not found/);
+    });
+
+    it("keeps the leader's fields of its Lease through helm upgrade, and deletes the Lease at helm uninstall", async () => {
+      const lease = ["lease", "landlord-custom", "-n", namespace];
+      const holder = { holderIdentity: "landlord-7d9c-abcde", leaseDurationSeconds: 30, leaseTransitions: 3, acquireTime: "2026-12-04T10:00:00.000000Z", renewTime: "2026-12-04T10:05:00.000000Z" };
+      // What a leader writes (an update of the spec; the chart's manifest has none).
+      await k(["patch", ...lease, "--type=merge", "-p", JSON.stringify({ spec: holder })]);
+      expect(await helmOk(["upgrade", release, chart, "--namespace", namespace, "--kubeconfig", cluster().kubeconfig, "--reuse-values", "--set", "commonLabels.upgraded=yes"])).toMatch(/STATUS: deployed/);
+      // The Lease's manifest changed (a label), and helm's three-way merge left the leader's fields alone.
+      const upgraded = await kJson<Manifest>(["get", ...lease]);
+      expect(upgraded.metadata.labels?.upgraded).toBe("yes");
+      expect(upgraded.spec).toEqual(holder);
+      expect(await helmOk(["uninstall", release, "--namespace", namespace, "--kubeconfig", cluster().kubeconfig])).toMatch(/uninstalled/);
+      expect(await k(["get", ...lease, "--ignore-not-found", "-o", "name"])).toBe("");
     });
   });
 

@@ -43,6 +43,8 @@ export const REASONS = {
   // TenantPool Ready (besides invalidSpec and unplaceable).
   seated: "Seated",
   ownerConflict: "OwnerConflict",
+  // Being deleted while tenants are still served in it (poolDeletion.ts).
+  deleting: "Deleting",
 } as const;
 
 export type Reason = (typeof REASONS)[keyof typeof REASONS];

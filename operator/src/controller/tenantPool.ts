@@ -6,6 +6,7 @@ import { capQuota, sumQuotas, type Quota } from "../placement/quantity.ts";
 import { shardObjects, type RegistryEntry } from "./children.ts";
 import { compact, mergeConditions, specIssues, type Condition } from "./conditions.ts";
 import { applyIfChanged, applyStatus, ForeignObjectError, tenantKey, type ControllerContext } from "./context.ts";
+import { deletingCondition, finalizePool, refusedArrival } from "./poolDeletion.ts";
 import { seatChanges } from "./poolRegistry.ts";
 import { REASONS } from "./reasons.ts";
 
@@ -47,6 +48,8 @@ async function applyShards(ctx: ControllerContext, shards: KubeObject[][]): Prom
 export async function reconcilePool(ctx: ControllerContext, poolName: string): Promise<ReconcileResult> {
   const pool = ctx.store.get<PoolObject>("TenantPool", poolName);
   if (!pool) return { kind: "done" };
+  const finalized = await finalizePool(ctx, pool);
+  if (finalized) return finalized;
   const now = ctx.now().toISOString();
   const generation = pool.metadata.generation;
   const parsed = tenantPoolSpec.safeParse(pool.spec);
@@ -67,7 +70,7 @@ export async function reconcilePool(ctx: ControllerContext, poolName: string): P
     prefix: spec.namespacePrefix,
     capacity: spec.capacity,
     shards: [...shards].map(([index, members]) => ({ index, members: members.map((m) => ({ tenantId: m.tenantId, quota: wantedIds.get(m.tenantId)?.quota ?? m.quota })) })),
-    arrivals,
+    arrivals: refusedArrival(pool) ? [] : arrivals,
     departures,
   });
 
@@ -108,7 +111,7 @@ export async function reconcilePool(ctx: ControllerContext, poolName: string): P
 
   const wake: string[] = [];
   for (const { tenantId } of arrivals) {
-    const reason = placement.unplaceable.find((u) => u.tenantId === tenantId)?.reason;
+    const reason = refusedArrival(pool) ?? placement.unplaceable.find((u) => u.tenantId === tenantId)?.reason;
     if (reason) ctx.unplaceable.set(tenantId, reason);
     else ctx.unplaceable.delete(tenantId);
     wake.push(tenantId);
@@ -122,9 +125,10 @@ export async function reconcilePool(ctx: ControllerContext, poolName: string): P
     tenants: total,
     shards: shardStatus,
     conditions: mergeConditions(pool.status?.conditions as Condition[] | undefined, [
-      unplaceable > 0
+      deletingCondition(pool, placement.shards.flatMap((s) => s.members.map((m) => m.tenantId)).sort()) ??
+      (unplaceable > 0
         ? { type: "Ready", status: "False", reason: REASONS.unplaceable, message: `${unplaceable} tenant(s) fit no shard: ${placement.unplaceable[0]?.reason}` }
-        : { type: "Ready", status: "True", reason: REASONS.seated, message: `${total} tenant(s) in ${shardStatus.length} shard(s)` },
+        : { type: "Ready", status: "True", reason: REASONS.seated, message: `${total} tenant(s) in ${shardStatus.length} shard(s)` }),
     ], now, generation),
   }));
   // Only after every write succeeded: a failing pool must not wake its tenants in a tight loop.

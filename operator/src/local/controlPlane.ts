@@ -8,6 +8,7 @@ import { ensurePki, type Pki } from "./pki.ts";
 import { freePort } from "./ports.ts";
 import { isAlive, startDetached, stopProcess, waitFor } from "./processes.ts";
 import { startNode, stopNode, type NodeState } from "./node.ts";
+import { NODE_NAME } from "./nodeConfig.ts";
 import { preflight } from "./nodeHost.ts";
 
 /** What `landlord local up` leaves behind in its directory so `env`, `down` and a second `up` find it. */
@@ -173,6 +174,36 @@ async function addNode(state: LocalState, options: LocalOptions, log: Log): Prom
     throw error;
   }
   return state;
+}
+
+/**
+ * Takes the node away from a running control plane again (addNode's reverse), for a test that
+ * needs real pods for a while on a control plane shared with tests that expect none: the node is
+ * stopped and cleaned up, the controller manager restarts with the controllers of a bare control
+ * plane, and the Node object goes with the pods bound to it, which no kubelet would ever confirm
+ * deleted (they would hold their namespaces in Terminating forever).
+ */
+export async function removeNode(options: { dir: string; env?: NodeJS.ProcessEnv; log?: Log }): Promise<void> {
+  const state = await runningState(options.dir);
+  if (!state?.node) return;
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const saveState = (): void => writeFileSync(stateFile(state.dir), `${JSON.stringify(state, null, 2)}\n`);
+  const binaries = await ensureBinaries({ env: options.env ?? process.env, log });
+  const pki = ensurePki(join(state.dir, "pki"));
+  try {
+    await stopNode(state.dir, state.node);
+  } finally {
+    delete state.node;
+    saveState();
+  }
+  await stopProcess(state.pids.controllerManager);
+  state.pids.controllerManager = startControllerManager(binaries, state.dir, pki, state.server, false);
+  saveState();
+  const kubectlArgs = ["--kubeconfig", state.kubeconfig];
+  const kubectlPath = join(state.binDir, "kubectl");
+  execFileSync(kubectlPath, [...kubectlArgs, "delete", "pods", "--all-namespaces", "--field-selector", `spec.nodeName=${NODE_NAME}`, "--force", "--grace-period=0", "--ignore-not-found"], { stdio: "ignore", timeout: 60_000 });
+  execFileSync(kubectlPath, [...kubectlArgs, "delete", "node", NODE_NAME, "--ignore-not-found"], { stdio: "ignore", timeout: 60_000 });
+  log("landlord: the node is gone; the control plane runs on without one");
 }
 
 /** Stops whatever `localUp` started from `dir` and removes its state (logs too unless asked). */

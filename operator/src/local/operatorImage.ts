@@ -181,3 +181,22 @@ export async function buildOperatorImage(options: { env?: NodeJS.ProcessEnv; log
   log(`landlord: built ${IMAGE_REF} in ${formatDuration(seconds * 1000)} (${archive})`);
   return { ref: IMAGE_REF, archive, cached: false, seconds };
 }
+
+/**
+ * An image for migration Jobs in the tests: the operator image's Debian base alone (a shell and
+ * coreutils, no /app), so it is cached by the base's key and not rebuilt at every source change.
+ * The Job's script comes from the policy's jobTemplate; user 1000 as Pod Security restricted wants.
+ */
+export async function buildJobImage(options: { env?: NodeJS.ProcessEnv; log?: Log } = {}): Promise<BuiltImage> {
+  const env = options.env ?? process.env;
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const started = Date.now();
+  const base = await baseLayer(env, log);
+  const key = createHash("sha256").update(base).digest("hex").slice(0, 12);
+  const ref = `landlord.local/migrate-check:${key}`;
+  // Not named landlord-*: buildOperatorImage deletes those as superseded.
+  const archive = join(cacheRoot(env), "images", `job-${key}.tar`);
+  if (existsSync(archive)) return { ref, archive, cached: true, seconds: (Date.now() - started) / 1000 };
+  await writeDockerArchive({ out: archive, ref, layers: [base], config: { entrypoint: [], cmd: ["/bin/sh"], user: "1000:1000", workingDir: "/", env: { PATH: RUNTIME_CONFIG.env.PATH as string }, exposedPorts: [] } });
+  return { ref, archive, cached: false, seconds: (Date.now() - started) / 1000 };
+}
