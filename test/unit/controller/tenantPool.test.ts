@@ -91,7 +91,8 @@ describe("reconcilePool", () => {
     seeker(cluster, "acme");
     expect(await reconcilePool(cluster.ctx, "standard")).toMatchObject({ kind: "error", terminal: true });
     expect(poolStatus(cluster).conditions?.[0]).toMatchObject({ type: "Ready", status: "False", reason: REASONS.invalidSpec });
-    expect(cluster.writes).toEqual(["status TenantPool standard"]);
+    // The finalizer comes first whatever the spec says: a pool deleted while invalid still releases its shards.
+    expect(cluster.writes).toEqual(["apply TenantPool standard", "status TenantPool standard"]);
   });
 
   it("with the tenant reconcile, converges a new tenant to a seat", async () => {
