@@ -25,6 +25,7 @@ import { foreignOwner, type Owner } from "./ownership.ts";
 import { parseShardIndex } from "../placement/placer.ts";
 import { EGRESS_POLICY_NAME } from "./egress.ts";
 import { parsedSpec } from "./parsedSpec.ts";
+import { unseatableReason } from "./unseatable.ts";
 
 export interface TenantObject extends KubeObject {
   spec: TenantPlacementSpec;
@@ -218,7 +219,7 @@ export async function reconcileTenant(ctx: ControllerContext, tenantId: string):
       }
       targetReady = seat !== undefined;
       if (!seat || !seatUpToDate(ctx, spec, seat)) wakePool = true;
-      const unplaceable = ctx.unplaceable.get(tenantId);
+      const unplaceable = unseatableReason(ctx, spec.pool, tenantId);
       if (unplaceable && !seat) conditions.push({ type: "Degraded", status: "True", reason: "Unplaceable", message: unplaceable });
     } else {
       const quota = spec.quota ?? policyQuota(ctx, spec, target) ?? policyQuota(ctx, spec, "namespace") ?? DEFAULT_NAMESPACE_QUOTA;

@@ -9,6 +9,7 @@ import { applyIfChanged, applyStatus, ForeignObjectError, tenantKey, type Contro
 import { wantsPoolSeat } from "./desiredTier.ts";
 import { LABELS } from "./labels.ts";
 import { parsedSpec } from "./parsedSpec.ts";
+import { unseatableStatus } from "./unseatable.ts";
 import { trustedRegistry, type TenantObject } from "./tenantPlacement.ts";
 
 const EMPTY_QUOTA: Quota = { cpu: "0", memory: "0", storage: "0", pods: "0" };
@@ -163,14 +164,8 @@ export async function reconcilePool(ctx: ControllerContext, poolName: string): P
     return { kind: "error", error };
   }
 
-  const wake: string[] = [];
-  for (const { tenantId } of arrivals) {
-    const reason = placement.unplaceable.find((u) => u.tenantId === tenantId)?.reason;
-    if (reason) ctx.unplaceable.set(tenantId, reason);
-    else ctx.unplaceable.delete(tenantId);
-    wake.push(tenantId);
-  }
-  wake.push(...departures);
+  // Arrivals learn from the status written below whether they were seated or why not.
+  const wake = [...arrivals.map((a) => a.tenantId), ...departures];
 
   const total = shardStatus.reduce((sum, s) => sum + s.tenants, 0);
   const unplaceable = placement.unplaceable.length;
@@ -178,6 +173,7 @@ export async function reconcilePool(ctx: ControllerContext, poolName: string): P
     observedGeneration: generation,
     tenants: total,
     shards: shardStatus,
+    ...unseatableStatus(placement.unplaceable),
     conditions: mergeConditions(pool.status?.conditions as Condition[] | undefined, [
       unplaceable > 0
         ? { type: "Ready", status: "False", reason: "Unplaceable", message: `${unplaceable} tenant(s) fit no shard: ${placement.unplaceable[0]?.reason}` }
