@@ -78,15 +78,22 @@ export function keysFor(kind: Kind, object: KubeObject, store: ObjectStore): Wak
       ];
     case "TenantPool":
       return [{ key: poolKey(object.metadata.name) }];
-    case "PlacementPolicy":
-      // A new threshold or window applies now, not at the next resync. A scan: policies change rarely.
+    case "PlacementPolicy": {
+      // A new threshold or window applies now, not at the next resync. A scan: policies change
+      // rarely. Only a spec its status has not yet caught up with (observedGeneration behind
+      // generation) wakes the tenants: the policy's own status writes must not wake all of them.
+      const observed = (object.status as { observedGeneration?: number } | undefined)?.observedGeneration;
+      const specChanged = object.metadata.generation === undefined || observed !== object.metadata.generation;
       return [
         { key: policyKey(object.metadata.name) },
-        ...store
-          .list<KubeObject & { spec?: { policyRef?: string } }>("TenantPlacement")
-          .filter((t) => policyRefOf(t) === object.metadata.name)
-          .map((t) => ({ key: tenantKey(t.metadata.name) })),
+        ...(specChanged
+          ? store
+              .list<KubeObject & { spec?: { policyRef?: string } }>("TenantPlacement")
+              .filter((t) => policyRefOf(t) === object.metadata.name)
+              .map((t) => ({ key: tenantKey(t.metadata.name) }))
+          : []),
       ];
+    }
     case "PlacementDecision":
       return [];
     default: {

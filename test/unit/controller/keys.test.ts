@@ -34,6 +34,17 @@ describe("keys and the controller queues they go to", () => {
     expect(wakes).toEqual([{ key: "policy/default" }, { key: "tenant/a" }]);
   });
 
+  it("wakes only the policy when its own status was written (its spec unchanged), not every tenant following it", () => {
+    const store = new ObjectStore();
+    store.upsert("TenantPlacement", object("TenantPlacement", "a", "1", { spec: {} }));
+    const policy = (generation: number, observedGeneration?: number) =>
+      ({ ...object("PlacementPolicy", "default", "3"), metadata: { name: "default", resourceVersion: "3", generation }, ...(observedGeneration ? { status: { observedGeneration } } : {}) });
+    expect(keysFor("PlacementPolicy", policy(2, 2), store)).toEqual([{ key: "policy/default" }]);
+    // A new spec (generation ahead of what the status observed), or a policy never reconciled yet.
+    expect(keysFor("PlacementPolicy", policy(3, 2), store)).toEqual([{ key: "policy/default" }, { key: "tenant/a" }]);
+    expect(keysFor("PlacementPolicy", policy(1), store)).toEqual([{ key: "policy/default" }, { key: "tenant/a" }]);
+  });
+
   it("wakes the pool, or the tenant, a labelled child belongs to", () => {
     const store = new ObjectStore();
     const child = (labels: Record<string, string>) => ({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "x", namespace: "n", labels } });
