@@ -119,24 +119,21 @@ function fenceWrites(resources: Resources, refusal: () => string | undefined): R
     const reason = refusal();
     if (reason) throw new NotLeaderError(`refused to ${what}: ${reason}`);
   };
+  // Checked again when the answer arrives: a process frozen while its write was in flight must not
+  // carry on from that answer (log a move, write the next step) once the Lease is gone.
+  const fenced = async <T>(what: string, write: () => Promise<T>): Promise<T> => {
+    await check(what);
+    const answer = await write();
+    const reason = refusal();
+    if (reason) throw new NotLeaderError(`lost the lease while waiting to ${what}: ${reason}`);
+    return answer;
+  };
   return {
     ...resources,
-    apply: async (object, options) => {
-      await check(`apply ${object.kind} ${object.metadata.name}`);
-      return resources.apply(object, options);
-    },
-    create: async (object) => {
-      await check(`create ${object.kind} ${object.metadata.name}`);
-      return resources.create(object);
-    },
-    patchJson: async (kind, name, operations, namespace) => {
-      await check(`patch ${kind} ${name}`);
-      return resources.patchJson(kind, name, operations, namespace);
-    },
-    delete: async (kind, name, namespace, options) => {
-      await check(`delete ${kind} ${name}`);
-      return resources.delete(kind, name, namespace, options);
-    },
+    apply: (object, options) => fenced(`apply ${object.kind} ${object.metadata.name}`, () => resources.apply(object, options)),
+    create: (object) => fenced(`create ${object.kind} ${object.metadata.name}`, () => resources.create(object)),
+    patchJson: (kind, name, operations, namespace) => fenced(`patch ${kind} ${name}`, () => resources.patchJson(kind, name, operations, namespace)),
+    delete: (kind, name, namespace, options) => fenced(`delete ${kind} ${name}`, () => resources.delete(kind, name, namespace, options)),
   };
 }
 
