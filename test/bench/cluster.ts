@@ -83,6 +83,7 @@ const LANDLORD_RESOURCES = new Set([
   "tenantpools",
   "tenantpools/status",
   "placementpolicies",
+  "placementpolicies/status",
   "placementdecisions",
   "placementdecisions/status",
   "namespaces",

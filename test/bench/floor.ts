@@ -16,7 +16,8 @@
  *   is byte-for-byte what the operator writes) are applied once;
  *   then per member: the tenant's final status (Active, pooled, with the operator's conditions),
  *   the decision's closing status and the "Placed" Event.
- * Finally the pool's status, once. Events are not awaited by the worker, as in the operator.
+ * Finally the pool's status and the policy's (its tenants, Degraded by their unset requestsPerDay,
+ * with its Warning Event), once each. Events are not awaited by the worker, as in the operator.
  * What the floor leaves out is what a client that knew the end state would never write: a status
  * that changes nothing a reader needs, a shard's registry and quota
  * rewritten as its members arrive in batches, the pool's status per batch.
@@ -26,6 +27,7 @@ import { API_VERSION, tenantPlacementSpec, tenantPoolSpec } from "../../operator
 import { CHILD_NAMES, registryEntry, shardObjects, type RegistryEntry } from "../../operator/src/controller/children.ts";
 import { FINALIZER } from "../../operator/src/api/labels.ts";
 import { decisionName } from "../../operator/src/api/names.ts";
+import { policyStatus } from "../../operator/src/controller/placementPolicy.ts";
 import type { KubeClient, KubeObject, RequestSpec } from "../../operator/src/kube/client.ts";
 import { FINALIZER_FIELD_MANAGER, FIELD_MANAGER, objectPath, STATUS_FIELD_MANAGER, type Kind } from "../../operator/src/kube/resources.ts";
 import { placeTenants } from "../../operator/src/placement/placer.ts";
@@ -288,6 +290,14 @@ export async function runFloor(client: KubeClient, n: number, concurrency: numbe
     STATUS_FIELD_MANAGER,
     "status",
   );
+  // Computed by the operator's own function from the tenants' final conditions, as the policy reconcile does.
+  const unsetSignal = "requestsPerDay: spec.reportedSignals.requestsPerDay is not set; the billing or usage system reports it with kubectl patch";
+  const followers = [...tenants.keys()].map((name) => ({ metadata: { name }, status: { conditions: [{ type: "SignalsUnavailable", status: "True", message: unsetSignal }] } }));
+  const policy: KubeObject = { apiVersion: API_VERSION, kind: "PlacementPolicy", metadata: { name: POLICY } };
+  const status = policyStatus({ previous: undefined, generation: 1, now: new Date().toISOString(), invalid: undefined, followers });
+  await applyAs("PlacementPolicy", { ...policy, status }, STATUS_FIELD_MANAGER, "status");
+  const degraded = status.conditions?.find((c) => c.type === "Degraded");
+  if (degraded?.status === "True") fireEvent(policy, degraded.reason, degraded.message);
   await Promise.all(events);
   // The user's applies are the same in both runs; they are counted with the rest.
   return { writes: writes + n };

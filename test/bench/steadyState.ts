@@ -35,7 +35,7 @@ export async function firstIdleSecond(operator: OperatorProcess, timeoutMs = 300
   while (performance.now() < deadline) {
     const metrics = await operator.metrics();
     const count = metricSum(metrics, "landlord_reconcile_total");
-    const depth = metrics.get("landlord_workqueue_depth") ?? 0;
+    const depth = metricSum(metrics, "landlord_workqueue_depth");
     const now = performance.now();
     if (count !== lastCount || depth > 0) {
       quietSince = undefined;

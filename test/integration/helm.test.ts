@@ -100,7 +100,7 @@ const CLUSTER_RULES = [
   { apiGroups: ["landlord.dev"], resources: ["tenantplacements", "tenantpools"], verbs: ["list", "watch", "patch"] },
   { apiGroups: ["landlord.dev"], resources: ["placementdecisions"], verbs: ["list", "watch", "create"] },
   { apiGroups: ["landlord.dev"], resources: ["placementpolicies"], verbs: ["list", "watch"] },
-  { apiGroups: ["landlord.dev"], resources: ["tenantplacements/status", "tenantpools/status", "placementdecisions/status"], verbs: ["patch"] },
+  { apiGroups: ["landlord.dev"], resources: ["tenantplacements/status", "tenantpools/status", "placementpolicies/status", "placementdecisions/status"], verbs: ["patch"] },
   { apiGroups: [""], resources: ["namespaces"], verbs: ["get", "list", "watch", "create", "patch", "delete"] },
   { apiGroups: [""], resources: ["resourcequotas", "limitranges"], verbs: ["list", "watch", "create", "patch"] },
   { apiGroups: [""], resources: ["configmaps"], verbs: ["list", "watch", "create", "patch", "delete"] },

@@ -187,6 +187,40 @@ describe("the promotion engine against the real control plane and a real Prometh
     expect(Number(/^landlord_tenants_signal_problems\{problem="stale"\} (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1);
   });
 
+  it("says on the PlacementPolicy that its Prometheus query fails, for how many of its tenants", async () => {
+    const pol = `${run}-badq`;
+    const names = [`${run}-badq-a`, `${run}-badq-b`];
+    await applyObjects([
+      policy(pol, {
+        // Valid for the API server (any string), refused by Prometheus: a PromQL syntax error.
+        signals: [{ name: "requestsPerDay", source: { prometheus: { query: 'sum(landlord_it_requests{tenant="{{tenantId}}"}' } } }],
+        tiers: [{ tier: "namespace", promoteWhen: { any: [{ signal: "requestsPerDay", gte: 100 }] } }],
+        evaluationInterval: "1s",
+      }),
+      ...names.map((n) => tenant(n, pol, 0)),
+    ]);
+    const status = await eventually(async () => {
+      const p = await kJson<{ status?: { tenants?: number; conditions?: { type: string; status: string; reason: string; message: string }[] } }>(["get", "ppol", pol]);
+      const degraded = p.status?.conditions?.find((c) => c.type === "Degraded");
+      return degraded?.message.startsWith("2 of 2 tenant(s)") && degraded.message.includes("query failed") ? p.status : undefined;
+    }, { what: `${pol} to be Degraded by its failing query`, timeoutMs: 45_000 });
+    expect(status.tenants).toBe(2);
+    expect(status.conditions?.find((c) => c.type === "Degraded")).toMatchObject({ status: "True", reason: "SignalsUnavailable" });
+    expect(status.conditions?.find((c) => c.type === "Ready")).toMatchObject({ status: "True", reason: "Valid" });
+    // Fixing the query clears it.
+    await applyObjects([
+      policy(pol, {
+        signals: [{ name: "requestsPerDay", source: { prometheus: { query: 'sum(landlord_it_requests{tenant="{{tenantId}}"}) or vector(0)' } } }],
+        tiers: [{ tier: "namespace", promoteWhen: { any: [{ signal: "requestsPerDay", gte: 100 }] } }],
+        evaluationInterval: "1s",
+      }),
+    ]);
+    await eventually(async () => {
+      const p = await kJson<{ status?: { conditions?: { type: string; status: string }[] } }>(["get", "ppol", pol]);
+      return p.status?.conditions?.find((c) => c.type === "Degraded")?.status === "False" ? true : undefined;
+    }, { what: `${pol} to be no longer Degraded once the query is fixed`, timeoutMs: 45_000 });
+  }, 120_000);
+
   it("promotes on a real Prometheus signal, by the tenant's share of its pool", async () => {
     const pol = `${run}-prom`;
     const pool = `${run}-ppool`;

@@ -104,6 +104,8 @@ describe("the chart's ServiceAccount", () => {
         ["update", "leases.coordination.k8s.io/landlord-leader", "-n", cluster().operator.namespace],
         ["delete", "namespaces"],
         ["create", "events", "-n", "default"],
+        // A policy's status (tenants following it, its problems), never its spec (denied above).
+        ["patch", "placementpolicies.landlord.dev", "--subresource=status"],
       ]) {
         expect(await canI(args, "token"), args.join(" ")).toBe(true);
         expect(await canI(args, "impersonated"), args.join(" ")).toBe(true);

@@ -26,8 +26,6 @@ export interface ControllerContext {
   enqueue(key: string): void;
   /** Cached Prometheus readings, refreshed per evaluationInterval outside the reconcile. */
   prometheus: { reading(tenantId: string, signal: string): SignalReading | undefined };
-  /** Tenants a pool could not seat, with why: the pool reconciler writes, the tenant reconciler reads. */
-  unplaceable: Map<string, string>;
   /** Runs the Pulumi stacks of the database and account tiers in the background. */
   provisioner: OperationRunner;
   /** Where dedicated stacks go (from the operator's configuration). */
@@ -38,6 +36,19 @@ export interface ControllerContext {
 
 export const tenantKey = (tenantId: string): string => `tenant/${tenantId}`;
 export const poolKey = (pool: string): string => `pool/${pool}`;
+export const policyKey = (policy: string): string => `policy/${policy}`;
+
+/** The controllers, each with a work queue of its own; a key names the controller and the object. */
+export const CONTROLLERS = ["tenant", "pool", "policy"] as const;
+export type ControllerName = (typeof CONTROLLERS)[number];
+
+/** Which controller's queue a key from tenantKey/poolKey/policyKey goes to, and the object's name. */
+export function splitKey(key: string): { controller: ControllerName; name: string } | undefined {
+  const slash = key.indexOf("/");
+  const controller = key.slice(0, slash);
+  const name = key.slice(slash + 1);
+  return slash > 0 && name !== "" && (CONTROLLERS as readonly string[]).includes(controller) ? { controller: controller as ControllerName, name } : undefined;
+}
 
 /** A name Landlord wants is taken by an object it did not create: it is never adopted. */
 export class ForeignObjectError extends Error {

@@ -6,7 +6,7 @@ import { createEventRecorder } from "../kube/events.ts";
 import { createInformerSet, type InformerSpec } from "../kube/informers.ts";
 import { loadClusterAccess } from "../kube/kubeconfig.ts";
 import { runLeaderElection, type LeaderElector } from "../kube/leaderElection.ts";
-import { createWorkQueue, type ReconcileResult } from "../kube/queue.ts";
+import { createWorkQueue, type ReconcileResult, type WorkQueue } from "../kube/queue.ts";
 import { createResources, type Kind, type Resources } from "../kube/resources.ts";
 import { createPrometheusClient } from "../policy/prometheus.ts";
 import { createPrometheusSignals } from "../policy/prometheusSignals.ts";
@@ -15,10 +15,11 @@ import { createOperationRunner } from "../provision/runner.ts";
 import { ObjectStore } from "../kube/store.ts";
 import { createMetrics } from "../metrics/metrics.ts";
 import { startObservabilityServers } from "../metrics/server.ts";
-import { poolKey, tenantKey, type ControllerContext } from "./context.ts";
+import { CONTROLLERS, policyKey, poolKey, splitKey, tenantKey, type ControllerContext, type ControllerName } from "./context.ts";
 import { CHILD_NAMES, CHILD_NETWORK_POLICIES } from "./children.ts";
 import { LABELS, MANAGED_SELECTOR } from "../api/labels.ts";
 import { MIGRATION_JOB_PREFIX } from "./migration.ts";
+import { policyRefOf, reconcilePolicy } from "./placementPolicy.ts";
 import { reconcilePool } from "./tenantPool.ts";
 import { reconcileTenant } from "./tenantPlacement.ts";
 
@@ -52,28 +53,54 @@ const INFORMERS: InformerSpec[] = [
 /** Quiet time after a burst of reconciles before its garbage is collected (see idleCollector.ts). */
 const IDLE_COLLECT_AFTER_MS = 10_000;
 
+/**
+ * How long a policy's status waits after a change to a tenant before it is recomputed: a burst of
+ * 5,000 new tenants (or their status writes) is then a few policy reconciles, not 5,000.
+ */
+const POLICY_SETTLE_MS = 2_000;
+
+/** A key to wake, and how long it may wait so that a burst of changes wakes it once. */
+export interface Wake {
+  key: string;
+  afterMs?: number;
+}
+
 /** The keys a change to `object` should wake: informer handlers only ever enqueue keys. */
-export function keysFor(kind: Kind, object: KubeObject, store: ObjectStore): string[] {
+export function keysFor(kind: Kind, object: KubeObject, store: ObjectStore): Wake[] {
   switch (kind) {
     case "TenantPlacement":
-      return [tenantKey(object.metadata.name)];
+      // Every policy, not only the one it follows now: a tenant that switched policies (or was
+      // deleted) leaves the count of the one it followed before, which the new object cannot name.
+      return [
+        { key: tenantKey(object.metadata.name) },
+        ...store.list("PlacementPolicy").map((p) => ({ key: policyKey(p.metadata.name), afterMs: POLICY_SETTLE_MS })),
+      ];
     case "TenantPool":
-      return [poolKey(object.metadata.name)];
-    case "PlacementPolicy":
-      // A new threshold or window applies now, not at the next resync. A scan: policies change rarely.
-      return store
-        .list<KubeObject & { spec?: { policyRef?: string } }>("TenantPlacement")
-        .filter((t) => (t.spec?.policyRef ?? "default") === object.metadata.name)
-        .map((t) => tenantKey(t.metadata.name));
+      return [{ key: poolKey(object.metadata.name) }];
+    case "PlacementPolicy": {
+      // A new threshold or window applies now, not at the next resync. A scan: policies change
+      // rarely. Only a spec its status has not yet caught up with (observedGeneration behind
+      // generation) wakes the tenants: the policy's own status writes must not wake all of them.
+      const observed = (object.status as { observedGeneration?: number } | undefined)?.observedGeneration;
+      const specChanged = object.metadata.generation === undefined || observed !== object.metadata.generation;
+      return [
+        { key: policyKey(object.metadata.name) },
+        ...(specChanged
+          ? store
+              .list<KubeObject & { spec?: { policyRef?: string } }>("TenantPlacement")
+              .filter((t) => policyRefOf(t) === object.metadata.name)
+              .map((t) => ({ key: tenantKey(t.metadata.name) }))
+          : []),
+      ];
+    }
     case "PlacementDecision":
       return [];
     default: {
-      const keys: string[] = [];
       const tenant = object.metadata.labels?.[LABELS.tenant];
       const pool = object.metadata.labels?.[LABELS.pool];
-      if (tenant) keys.push(tenantKey(tenant));
-      else if (pool) keys.push(poolKey(pool));
-      return keys;
+      if (tenant) return [{ key: tenantKey(tenant) }];
+      if (pool) return [{ key: poolKey(pool) }];
+      return [];
     }
   }
 }
@@ -91,24 +118,21 @@ function fenceWrites(resources: Resources, refusal: () => string | undefined): R
     const reason = refusal();
     if (reason) throw new NotLeaderError(`refused to ${what}: ${reason}`);
   };
+  // Checked again when the answer arrives: a process frozen while its write was in flight must not
+  // carry on from that answer (log a move, write the next step) once the Lease is gone.
+  const fenced = async <T>(what: string, write: () => Promise<T>): Promise<T> => {
+    await check(what);
+    const answer = await write();
+    const reason = refusal();
+    if (reason) throw new NotLeaderError(`lost the lease while waiting to ${what}: ${reason}`);
+    return answer;
+  };
   return {
     ...resources,
-    apply: async (object, options) => {
-      await check(`apply ${object.kind} ${object.metadata.name}`);
-      return resources.apply(object, options);
-    },
-    create: async (object) => {
-      await check(`create ${object.kind} ${object.metadata.name}`);
-      return resources.create(object);
-    },
-    patchJson: async (kind, name, operations, namespace) => {
-      await check(`patch ${kind} ${name}`);
-      return resources.patchJson(kind, name, operations, namespace);
-    },
-    delete: async (kind, name, namespace, options) => {
-      await check(`delete ${kind} ${name}`);
-      return resources.delete(kind, name, namespace, options);
-    },
+    apply: (object, options) => fenced(`apply ${object.kind} ${object.metadata.name}`, () => resources.apply(object, options)),
+    create: (object) => fenced(`create ${object.kind} ${object.metadata.name}`, () => resources.create(object)),
+    patchJson: (kind, name, operations, namespace) => fenced(`patch ${kind} ${name}`, () => resources.patchJson(kind, name, operations, namespace)),
+    delete: (kind, name, namespace, options) => fenced(`delete ${kind} ${name}`, () => resources.delete(kind, name, namespace, options)),
   };
 }
 
@@ -142,7 +166,7 @@ export interface StartOptions {
 }
 
 /**
- * Wires informers, the shared store, the work queue and the reconcilers. With leader election on,
+ * Wires informers, the shared store, one work queue per controller and the reconcilers. With leader election on,
  * nothing is listed or reconciled until this process holds the Lease; losing it stops the
  * operator (the caller exits and is restarted), as controller-runtime does.
  */
@@ -172,7 +196,7 @@ export async function startOperator(config: OperatorConfig, log: Logger, options
     }
     return counts;
   };
-  let depth = (): number => 0;
+  let depth = (): Record<string, number> => ({});
   let provisionerActive = (): number => 0;
   // Read at scrape time from the conditions the reconciles wrote, so the gauge never drifts.
   const signalProblems = (): Record<string, number> => {
@@ -200,14 +224,27 @@ export async function startOperator(config: OperatorConfig, log: Logger, options
 
   const collect = fullCollection();
   const idleCollector = collect ? createIdleCollector({ collect, quietMs: IDLE_COLLECT_AFTER_MS }) : undefined;
-  const queue = createWorkQueue({
-    concurrency: config.concurrency,
-    onResult: (key, result, durationMs) => {
-      metrics.observeReconcile(key.split("/")[0] ?? "unknown", result, durationMs);
-      idleCollector?.activity();
-    },
-  });
-  depth = () => queue.depth();
+  // One work queue per controller, as controller-runtime has: each its own workers, backoff and
+  // depth, so thousands of tenants polling for a seat never queue ahead of the pool that seats them.
+  // Controllers wake each other only by adding a key to the other's queue (ctx.enqueue).
+  const queues = Object.fromEntries(
+    CONTROLLERS.map((controller) => [
+      controller,
+      createWorkQueue({
+        concurrency: config.concurrency,
+        onResult: (_name, result, durationMs) => {
+          metrics.observeReconcile(controller, result, durationMs);
+          idleCollector?.activity();
+        },
+      }),
+    ]),
+  ) as Record<ControllerName, WorkQueue>;
+  const enqueue = (key: string, afterMs = 0): void => {
+    const target = splitKey(key);
+    if (!target) throw new Error(`no controller takes the key ${JSON.stringify(key)}`);
+    queues[target.controller].addAfter(target.name, afterMs);
+  };
+  depth = () => Object.fromEntries(CONTROLLERS.map((controller) => [controller, queues[controller].depth()]));
   const prometheus = createPrometheusSignals({
     client: config.prometheusUrl
       ? createPrometheusClient({
@@ -218,14 +255,14 @@ export async function startOperator(config: OperatorConfig, log: Logger, options
       : undefined,
     store,
     log,
-    enqueue: (tenantId) => queue.add(tenantKey(tenantId)),
+    enqueue: (tenantId) => queues.tenant.add(tenantId),
   });
   const backend = options.backend;
   const provisioner = createOperationRunner({
     backend,
     concurrency: config.provisionConcurrency,
     timeoutMs: config.provisionTimeoutMs,
-    onSettled: (tenantId) => queue.add(tenantKey(tenantId)),
+    onSettled: (tenantId) => queues.tenant.add(tenantId),
     log,
     observe: (operation, outcome, durationMs) => {
       metrics.provisionerOperations.inc({ operation, result: outcome === "succeeded" ? "success" : outcome });
@@ -244,26 +281,28 @@ export async function startOperator(config: OperatorConfig, log: Logger, options
     events: createEventRecorder({ resources, log, instance: config.identity }),
     metrics: { move: (from, to, outcome) => metrics.moves.inc({ from, to, outcome }) },
     now: () => new Date(),
-    enqueue: (key) => queue.add(key),
-    unplaceable: new Map(),
+    enqueue: (key) => enqueue(key),
   };
   store.onChange((kind, object) => {
-    for (const key of keysFor(kind, object, store)) queue.add(key);
+    for (const wake of keysFor(kind, object, store)) enqueue(wake.key, wake.afterMs);
   });
 
   const informers = createInformerSet({ access, store, specs: INFORMERS, log, syncTimeoutMs: config.cacheSyncTimeoutMs });
   let resync: NodeJS.Timeout | undefined;
 
-  async function reconcile(key: string): Promise<ReconcileResult> {
+  const reconcilers: Record<ControllerName, (context: ControllerContext, name: string) => Promise<ReconcileResult>> = {
+    tenant: reconcileTenant,
+    pool: reconcilePool,
+    policy: reconcilePolicy,
+  };
+
+  async function reconcile(controller: ControllerName, name: string): Promise<ReconcileResult> {
     // Yield to the event loop first: reconciles that answer from the cache without I/O would
     // otherwise chain as microtasks and starve timers, sockets and signal handlers.
     await new Promise<void>((resolveTurn) => setImmediate(resolveTurn));
-    const slash = key.indexOf("/");
-    const kind = key.slice(0, slash);
-    const name = key.slice(slash + 1);
-    const child = log.child(kind === "tenant" ? { tenant: name } : { pool: name });
+    const child = log.child({ [controller]: name });
     try {
-      const result = kind === "tenant" ? await reconcileTenant({ ...ctx, log: child }, name) : await reconcilePool({ ...ctx, log: child }, name);
+      const result = await reconcilers[controller]({ ...ctx, log: child }, name);
       if (result.kind === "error") child.warn({ err: result.error.message, terminal: result.terminal ?? false }, "Reconcile failed");
       return result;
     } catch (error) {
@@ -275,12 +314,13 @@ export async function startOperator(config: OperatorConfig, log: Logger, options
   async function begin(): Promise<void> {
     await informers.start();
     synced = true;
-    queue.run((key) => reconcile(key));
+    for (const controller of CONTROLLERS) queues[controller].run((name) => reconcile(controller, name));
     prometheus.start();
     // Periodic resync: level-based reconciles make it a safety net, not a source of writes.
     resync = setInterval(() => {
-      for (const tenant of store.list("TenantPlacement")) queue.add(tenantKey(tenant.metadata.name));
-      for (const pool of store.list("TenantPool")) queue.add(poolKey(pool.metadata.name));
+      for (const tenant of store.list("TenantPlacement")) queues.tenant.add(tenant.metadata.name);
+      for (const pool of store.list("TenantPool")) queues.pool.add(pool.metadata.name);
+      for (const policy of store.list("PlacementPolicy")) queues.policy.add(policy.metadata.name);
     }, config.resyncPeriodMs);
     log.info({ tenants: store.count("TenantPlacement"), pools: store.count("TenantPool") }, "Started reconciling");
   }
@@ -302,7 +342,7 @@ export async function startOperator(config: OperatorConfig, log: Logger, options
       idleCollector?.stop();
       prometheus.stop();
       // Running stack operations are cancelled (Pulumi releases its lock); the next leader resumes them.
-      await Promise.all([queue.shutdown(), provisioner.close()]);
+      await Promise.all([...CONTROLLERS.map((controller) => queues[controller].shutdown()), provisioner.close()]);
       await informers.stop();
       await election?.stop();
       await servers.close();

@@ -24,6 +24,7 @@ import { EVENT_REASONS, REASONS } from "./reasons.ts";
 import { StackBook, stackOf } from "./stacks.ts";
 import { finalizeTenant, oldHomeRemains, releaseNamespace, removeConnection, salvageSpec } from "./tenantRelease.ts";
 import { buildStatus } from "./tenantStatus.ts";
+import { unseatableReason } from "./unseatable.ts";
 
 /**
  * The tenant reconcile, as named steps. Level-based: each pass reads the store, takes the move one
@@ -249,7 +250,7 @@ function ensureSeat(move: Move): TargetFound {
   if (!ctx.store.get("TenantPool", spec.pool)) {
     conditions.push({ type: "Degraded", status: "True", reason: REASONS.poolNotFound, message: `TenantPool ${spec.pool} does not exist; create it or set spec.pool` });
   }
-  const unplaceable = ctx.unplaceable.get(tenantId);
+  const unplaceable = unseatableReason(ctx, spec.pool, tenantId);
   if (unplaceable && !seat) conditions.push({ type: "Degraded", status: "True", reason: REASONS.unplaceable, message: unplaceable });
   return { ready: seat !== undefined, conditions, wakePool: !seat || !seatUpToDate(ctx, spec, seat) };
 }

@@ -9,6 +9,7 @@ import { applyIfChanged, applyStatus, ForeignObjectError, tenantKey, type Contro
 import { deletingCondition, finalizePool, refusedArrival } from "./poolDeletion.ts";
 import { seatChanges } from "./poolRegistry.ts";
 import { REASONS } from "./reasons.ts";
+import { unseatableReason, unseatableStatus } from "./unseatable.ts";
 
 const EMPTY_QUOTA: Quota = { cpu: "0", memory: "0", storage: "0", pods: "0" };
 
@@ -66,11 +67,12 @@ export async function reconcilePool(ctx: ControllerContext, poolName: string): P
   // Who arrives and who leaves: decided in poolRegistry.ts, applied here.
   const { shards, wanted: wantedIds, departures, arrivals } = seatChanges(ctx, poolName, spec);
 
+  const refused = refusedArrival(pool);
   const placement = placeTenants({
     prefix: spec.namespacePrefix,
     capacity: spec.capacity,
     shards: [...shards].map(([index, members]) => ({ index, members: members.map((m) => ({ tenantId: m.tenantId, quota: wantedIds.get(m.tenantId)?.quota ?? m.quota })) })),
-    arrivals: refusedArrival(pool) ? [] : arrivals,
+    arrivals: refused ? [] : arrivals,
     departures,
   });
 
@@ -109,14 +111,10 @@ export async function reconcilePool(ctx: ControllerContext, poolName: string): P
     return { kind: "error", error };
   }
 
-  const wake: string[] = [];
-  for (const { tenantId } of arrivals) {
-    const reason = refusedArrival(pool) ?? placement.unplaceable.find((u) => u.tenantId === tenantId)?.reason;
-    if (reason) ctx.unplaceable.set(tenantId, reason);
-    else ctx.unplaceable.delete(tenantId);
-    wake.push(tenantId);
-  }
-  wake.push(...departures);
+  // Arrivals learn from the status written below whether they were seated or why not. What each was
+  // told before, to wake an unseated one only when its reason changes: it wakes the pool again on
+  // every pass while it has no seat, and waking it back each time was a loop that never idled.
+  const told = new Map(arrivals.map((a) => [a.tenantId, unseatableReason(ctx, poolName, a.tenantId)]));
 
   const total = shardStatus.reduce((sum, s) => sum + s.tenants, 0);
   const unplaceable = placement.unplaceable.length;
@@ -124,6 +122,8 @@ export async function reconcilePool(ctx: ControllerContext, poolName: string): P
     observedGeneration: generation,
     tenants: total,
     shards: shardStatus,
+    // A pool being deleted seats nobody new: its arrivals are unseatable, and say why.
+    ...unseatableStatus(refused ? [...placement.unplaceable, ...arrivals.map((a) => ({ tenantId: a.tenantId, reason: refused }))] : placement.unplaceable),
     conditions: mergeConditions(pool.status?.conditions as Condition[] | undefined, [
       deletingCondition(pool, placement.shards.flatMap((s) => s.members.map((m) => m.tenantId)).sort()) ??
       (unplaceable > 0
@@ -132,6 +132,7 @@ export async function reconcilePool(ctx: ControllerContext, poolName: string): P
     ], now, generation),
   }));
   // Only after every write succeeded: a failing pool must not wake its tenants in a tight loop.
+  const wake = [...arrivals.map((a) => a.tenantId).filter((id) => { const now = unseatableReason(ctx, poolName, id); return now === undefined || now !== told.get(id); }), ...departures];
   for (const tenantId of wake) ctx.enqueue(tenantKey(tenantId));
   return { kind: "done" };
 }

@@ -52,8 +52,9 @@ export interface WorkQueue {
  * reconciler waking another) go before keys whose delayed add came due (a requeueAfter poll, an
  * error's backoff). With one FIFO, 5,000 tenants polling every few seconds while they wait for a
  * seat kept the queue N deep, so the pool reconcile that would seat them waited behind N polls
- * each time it was woken (a convergence 2× slower than the API server allowed). A delayed key
- * that is added now moves to the front lane; a key is still queued at most once.
+ * each time it was woken (a convergence 2× slower than the API server allowed). Each controller
+ * now has a queue of its own, and within one the lanes still put a woken key before the polls. A
+ * delayed key that is added now moves to the front lane; a key is still queued at most once.
  */
 export function createWorkQueue(options: WorkQueueOptions): WorkQueue {
   if (!Number.isInteger(options.concurrency) || options.concurrency < 1) {

@@ -4,7 +4,8 @@ import type { ReconcileResult } from "../kube/queue.ts";
 export interface MetricsOptions {
   /** Read at every scrape, so the gauge never drifts from the store it describes. */
   tenantsByTier?: () => Record<string, number>;
-  queueDepth?: () => number;
+  /** Keys waiting for a worker, by controller (each has a work queue of its own). */
+  queueDepth?: () => Record<string, number>;
   /** Stack operations running or queued in the provisioner. */
   provisionerActive?: () => number;
   /** Tenants whose policy signals are stale or unavailable right now, by problem. */
@@ -63,10 +64,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   // Registered for their collect callbacks only: nothing sets them between scrapes.
   new Gauge({
     name: "landlord_workqueue_depth",
-    help: "Keys waiting for a worker.",
+    help: "Keys waiting for a worker, by controller.",
+    labelNames: ["controller"] as const,
     registers,
     collect() {
-      this.set(options.queueDepth?.() ?? 0);
+      this.reset();
+      for (const [controller, depth] of Object.entries(options.queueDepth?.() ?? {})) this.set({ controller }, depth);
     },
   });
   new Gauge({

@@ -158,7 +158,6 @@ export function memoryCluster(options: { backend?: StackBackend; start?: string 
     now: () => new Date(clock.now),
     enqueue: (k) => void enqueued.push(k),
     prometheus: { reading: () => undefined },
-    unplaceable: new Map(),
     provisioner: createOperationRunner({ backend: options.backend ?? planBackend(), concurrency: 2, timeoutMs: 60_000, onSettled: (t) => void enqueued.push(`tenant/${t}`), now: () => new Date(clock.now) }),
     aws: { region: "us-east-1" },
   };

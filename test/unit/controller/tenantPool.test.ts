@@ -72,6 +72,24 @@ describe("reconcilePool", () => {
     expect(poolStatus(cluster)).toMatchObject({ tenants: 0 });
   });
 
+  it("tells an unseatable tenant why once, and wakes it again only when the reason changes (no pool ⇄ tenant loop)", async () => {
+    const cluster = memoryCluster();
+    cluster.put(poolObject());
+    cluster.put({ ...validTenant("acme", { quota: { cpu: "128" } }), status: { targetTier: "pooled" } });
+    await reconcilePool(cluster.ctx, "standard");
+    expect(cluster.enqueued).toContain("tenant/acme");
+    expect(poolStatus(cluster).unseatable).toEqual([expect.objectContaining({ tenantId: "acme" })]);
+    // The tenant, still without a seat, wakes the pool again: the same reason must not wake it back.
+    cluster.enqueued.length = 0;
+    await reconcilePool(cluster.ctx, "standard");
+    expect(cluster.enqueued).not.toContain("tenant/acme");
+    // A smaller quota that fits: seated, and woken to learn it.
+    cluster.put({ ...validTenant("acme", { quota: { cpu: "1" } }), status: { targetTier: "pooled" } });
+    await reconcilePool(cluster.ctx, "standard");
+    expect(cluster.enqueued).toContain("tenant/acme");
+    expect(poolStatus(cluster).unseatable).toBeUndefined();
+  });
+
   it("never takes over a shard namespace someone else owns: OwnerConflict, retried", async () => {
     const cluster = memoryCluster();
     cluster.put(poolObject());

@@ -35,15 +35,16 @@ describe("metrics", () => {
   });
 
   it("reads queue depth and tenants by tier at scrape time, dropping tiers that emptied", async () => {
-    let depth = 3;
+    let depth: Record<string, number> = { tenant: 3, pool: 1 };
     let tiers: Record<string, number> = { pooled: 10, dedicated: 2 };
     const metrics = createMetrics({ defaultMetrics: false, queueDepth: () => depth, tenantsByTier: () => tiers });
-    expect(await sample(metrics.registry.metrics(), "landlord_workqueue_depth")).toBe(3);
+    expect(await sample(metrics.registry.metrics(), "landlord_workqueue_depth", { controller: "tenant" })).toBe(3);
+    expect(await sample(metrics.registry.metrics(), "landlord_workqueue_depth", { controller: "pool" })).toBe(1);
     expect(await sample(metrics.registry.metrics(), "landlord_tenants", { tier: "pooled" })).toBe(10);
-    depth = 0;
+    depth = { tenant: 0, pool: 0 };
     tiers = { pooled: 11 };
     const text = metrics.registry.metrics();
-    expect(await sample(text, "landlord_workqueue_depth")).toBe(0);
+    expect(await sample(text, "landlord_workqueue_depth", { controller: "tenant" })).toBe(0);
     expect(await sample(text, "landlord_tenants", { tier: "pooled" })).toBe(11);
     expect(await sample(text, "landlord_tenants", { tier: "dedicated" })).toBeUndefined();
   });

@@ -29,6 +29,8 @@ export {
   tenantPoolStatus,
   tenantPoolCrd,
   MAX_NAMESPACE_PREFIX,
+  MAX_LISTED_UNSEATABLE,
+  MAX_UNSEATABLE_REASON,
   type TenantPool,
   type TenantPoolInput,
   type TenantPoolSpec,

@@ -332,7 +332,16 @@ export type PlacementPolicySpec = z.output<typeof placementPolicySpec>;
 
 export const placementPolicyStatus = z.strictObject({
   observedGeneration,
-  conditions: conditions.optional().describe("Ready (the policy is valid and in use) and other conditions."),
+  tenants: z
+    .int()
+    .min(0)
+    .optional()
+    .describe("TenantPlacements whose spec.policyRef names this policy (default: the policy named default), e.g. 143."),
+  conditions: conditions
+    .optional()
+    .describe(
+      "Ready (True: the spec is valid and decides for the tenants that follow it; False, reason InvalidSpec: it is not acted on) and Degraded (True while the spec is invalid or tenants following it have signals the policy cannot read: reason SignalsUnavailable, e.g. a failing Prometheus query, or SignalsStale).",
+    ),
 });
 export type PlacementPolicyStatus = z.output<typeof placementPolicyStatus>;
 
@@ -356,6 +365,13 @@ export const placementPolicyCrd: CrdDescriptor = {
   scope: "Cluster",
   schema: placementPolicy,
   printerColumns: [
+    { name: "Tenants", type: "integer", jsonPath: ".status.tenants", description: "Tenants following the policy." },
+    {
+      name: "Ready",
+      type: "string",
+      jsonPath: '.status.conditions[?(@.type=="Ready")].status',
+      description: "Whether the policy is valid and in use.",
+    },
     { name: "Interval", type: "string", jsonPath: ".spec.evaluationInterval", description: "Evaluation interval." },
     {
       name: "Promote-After",

@@ -78,12 +78,34 @@ export const shard = z.strictObject({
     .describe("Quota allocated to the shard's members, compared against spec.capacity."),
 });
 
+/**
+ * Most unseatable tenants a pool's status lists, oldest first, and the longest reason kept: a pool
+ * with 10,000 tenants too big for its shards must still fit etcd's 1.5 MiB object limit (200 at
+ * most ~60 KB), and unseatableTotal says how many there are in all.
+ */
+export const MAX_LISTED_UNSEATABLE = 200;
+export const MAX_UNSEATABLE_REASON = 256;
+
+export const unseatableTenant = z.strictObject({
+  tenantId: z.string().min(1).max(63).describe("The tenant that fits no shard, e.g. acme."),
+  reason: z
+    .string()
+    .max(MAX_UNSEATABLE_REASON)
+    .describe("Why no shard can seat it, e.g. its quota asks for more CPU than spec.capacity.cpu allows a whole shard."),
+});
+
 export const tenantPoolStatus = z.strictObject({
   observedGeneration,
   tenants: z.int().min(0).optional().describe("Tenants served by the pool across all shards, e.g. 143."),
   shards: listMap(z.array(shard).max(1000), "namespace")
     .optional()
     .describe("One entry per shard namespace, with its occupancy."),
+  unseatable: listMap(z.array(unseatableTenant).max(MAX_LISTED_UNSEATABLE), "tenantId")
+    .optional()
+    .describe(
+      `Tenants assigned to the pool that no shard can seat, oldest first, with why; at most ${MAX_LISTED_UNSEATABLE} (unseatableTotal counts them all). Absent when every tenant is seated. Each such tenant also says why in its own Degraded condition (reason Unplaceable).`,
+    ),
+  unseatableTotal: z.int().min(0).optional().describe("How many tenants no shard can seat, listed or not, e.g. 3. Absent when there are none."),
   conditions: conditions.optional().describe("Ready and other conditions, following Kubernetes conventions."),
 });
 export type TenantPoolStatus = z.output<typeof tenantPoolStatus>;
