@@ -4,7 +4,7 @@ import { createIdleCollector, fullCollection } from "../kube/idleCollector.ts";
 import { createKubeClient, type KubeClient, type KubeObject } from "../kube/client.ts";
 import { createEventRecorder } from "../kube/events.ts";
 import { createInformerSet, type InformerSpec } from "../kube/informers.ts";
-import { loadClusterAccess } from "../kube/kubeconfig.ts";
+import { loadClusterAccess, type ClusterAccess } from "../kube/kubeconfig.ts";
 import { runLeaderElection, type LeaderElector } from "../kube/leaderElection.ts";
 import { createWorkQueue, type ReconcileResult, type WorkQueue } from "../kube/queue.ts";
 import { createResources, type Kind, type Resources } from "../kube/resources.ts";
@@ -165,6 +165,148 @@ export interface StartOptions {
   backend: StackBackend;
 }
 
+/** Tenants by served tier ("unplaced" before the first placement), counted from the cache at scrape time. */
+function tenantsByTier(store: ObjectStore): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const tenant of store.list("TenantPlacement")) {
+    const tier = (tenant.status as { tier?: string } | undefined)?.tier ?? "unplaced";
+    counts[tier] = (counts[tier] ?? 0) + 1;
+  }
+  return counts;
+}
+
+/** Tenants whose signals are stale or unavailable, read from the conditions the reconciles wrote, so the gauge never drifts. */
+function signalProblems(store: ObjectStore): Record<string, number> {
+  const counts: Record<string, number> = { stale: 0, unavailable: 0 };
+  for (const tenant of store.list("TenantPlacement")) {
+    const conditions = (tenant.status as { conditions?: Array<{ type: string; status: string }> } | undefined)?.conditions ?? [];
+    for (const c of conditions) {
+      if (c.status !== "True") continue;
+      if (c.type === "SignalsStale") counts.stale = (counts.stale ?? 0) + 1;
+      if (c.type === "SignalsUnavailable") counts.unavailable = (counts.unavailable ?? 0) + 1;
+    }
+  }
+  return counts;
+}
+
+type Queues = Record<ControllerName, WorkQueue>;
+
+/**
+ * One work queue per controller, as controller-runtime has: each its own workers, backoff and
+ * depth, so thousands of tenants polling for a seat never queue ahead of the pool that seats them.
+ * Controllers wake each other only by adding a key to the other's queue (`enqueue`).
+ */
+function createQueues(concurrency: number, onResult: (controller: ControllerName, result: ReconcileResult, durationMs: number) => void): { queues: Queues; enqueue: (key: string, afterMs?: number) => void } {
+  const queues = Object.fromEntries(
+    CONTROLLERS.map((controller) => [controller, createWorkQueue({ concurrency, onResult: (_name, result, durationMs) => onResult(controller, result, durationMs) })]),
+  ) as Queues;
+  const enqueue = (key: string, afterMs = 0): void => {
+    const target = splitKey(key);
+    if (!target) throw new Error(`no controller takes the key ${JSON.stringify(key)}`);
+    queues[target.controller].addAfter(target.name, afterMs);
+  };
+  return { queues, enqueue };
+}
+
+const RECONCILERS: Record<ControllerName, (context: ControllerContext, name: string) => Promise<ReconcileResult>> = {
+  tenant: reconcileTenant,
+  pool: reconcilePool,
+  policy: reconcilePolicy,
+};
+
+/** One reconcile of one key, with its own logger; a throw becomes an error result the queue backs off. */
+async function reconcileKey(ctx: ControllerContext, controller: ControllerName, name: string): Promise<ReconcileResult> {
+  // Yield to the event loop first: reconciles that answer from the cache without I/O would
+  // otherwise chain as microtasks and starve timers, sockets and signal handlers.
+  await new Promise<void>((resolveTurn) => setImmediate(resolveTurn));
+  const child = ctx.log.child({ [controller]: name });
+  try {
+    const result = await RECONCILERS[controller]({ ...ctx, log: child }, name);
+    if (result.kind === "error") child.warn({ err: result.error.message, terminal: result.terminal ?? false }, "Reconcile failed");
+    return result;
+  } catch (error) {
+    child.warn({ err: error instanceof Error ? error.message : String(error) }, "Reconcile failed; retrying with backoff");
+    return { kind: "error", error: error instanceof Error ? error : new Error(String(error)) };
+  }
+}
+
+/** The Prometheus signal source: none without --prometheus-url (signals then read as unavailable). */
+function prometheusSignals(config: OperatorConfig, resources: Resources, store: ObjectStore, log: Logger, wake: (tenantId: string) => void): ReturnType<typeof createPrometheusSignals> {
+  return createPrometheusSignals({
+    client: config.prometheusUrl
+      ? createPrometheusClient({
+          url: config.prometheusUrl,
+          timeoutMs: config.prometheusTimeoutMs,
+          ...(config.prometheusTokenSecret ? { bearerToken: () => readToken(resources, config.leaseNamespace, config.prometheusTokenSecret as string) } : {}),
+        })
+      : undefined,
+    store,
+    log,
+    enqueue: wake,
+  });
+}
+
+/** What every reconcile works with: the store, the fenced writes, the provisioner and the signal source. */
+function createControllerContext(o: {
+  config: OperatorConfig;
+  resources: Resources;
+  store: ObjectStore;
+  log: Logger;
+  metrics: ReturnType<typeof createMetrics>;
+  backend: StackBackend;
+  wakeTenant: (tenantId: string) => void;
+  enqueue: (key: string) => void;
+}): { ctx: ControllerContext; prometheus: ReturnType<typeof createPrometheusSignals>; provisioner: ReturnType<typeof createOperationRunner> } {
+  const { config, resources, store, log, metrics } = o;
+  const prometheus = prometheusSignals(config, resources, store, log, o.wakeTenant);
+  const provisioner = createOperationRunner({
+    backend: o.backend,
+    concurrency: config.provisionConcurrency,
+    timeoutMs: config.provisionTimeoutMs,
+    onSettled: o.wakeTenant,
+    log,
+    observe: (operation, outcome, durationMs) => {
+      metrics.provisionerOperations.inc({ operation, result: outcome === "succeeded" ? "success" : outcome });
+      metrics.provisionerDuration.observe({ operation }, durationMs / 1000);
+    },
+  });
+  const ctx: ControllerContext = {
+    provisioner,
+    aws: { region: config.awsRegion, vpcId: config.awsVpcId, subnetIds: config.awsSubnetIds, clientCidrs: config.awsClientCidrs },
+    egress: config.egressAllow,
+    prometheus,
+    store,
+    resources,
+    log,
+    events: createEventRecorder({ resources, log, instance: config.identity }),
+    metrics: { move: (from, to, outcome) => metrics.moves.inc({ from, to, outcome }) },
+    now: () => new Date(),
+    enqueue: (key) => o.enqueue(key),
+  };
+  return { ctx, prometheus, provisioner };
+}
+
+/** Campaigns for the leader Lease; the callbacks start and stop reconciling. */
+async function campaign(config: OperatorConfig, access: ClusterAccess, log: Logger, backend: StackBackend, on: { onStartedLeading(): void; onStoppedLeading(): void }): Promise<LeaderElector> {
+  // Before campaigning: loading the provisioner's SDK blocks the event loop for seconds, long
+  // enough for a fresh leader to miss its renew deadline and lose the Lease it just won.
+  await backend.prepare?.().catch((error: unknown) => log.warn({ err: String(error) }, "Could not load the provisioner ahead of time; it loads on first use"));
+  return runLeaderElection(
+    // A client of its own: renewals must not queue behind the reconcilers' requests.
+    { client: createKubeClient(access), namespace: config.leaseNamespace, name: config.leaseName, identity: config.identity, leaseDurationMs: config.leaseDurationMs, renewDeadlineMs: config.renewDeadlineMs, retryPeriodMs: config.retryPeriodMs, log },
+    {
+      onStartedLeading: () => {
+        log.info({ identity: config.identity }, "Became the leader");
+        on.onStartedLeading();
+      },
+      onStoppedLeading: () => {
+        log.warn({ identity: config.identity }, "Lost the leader lease; stopping");
+        on.onStoppedLeading();
+      },
+    },
+  );
+}
+
 /**
  * Wires informers, the shared store, one work queue per controller and the reconcilers. With leader election on,
  * nothing is listed or reconciled until this process holds the Lease; losing it stops the
@@ -188,30 +330,9 @@ export async function startOperator(config: OperatorConfig, log: Logger, options
   let synced = false;
   let leading = !config.leaderElect;
 
-  const tenantsByTier = (): Record<string, number> => {
-    const counts: Record<string, number> = {};
-    for (const tenant of store.list("TenantPlacement")) {
-      const tier = (tenant.status as { tier?: string } | undefined)?.tier ?? "unplaced";
-      counts[tier] = (counts[tier] ?? 0) + 1;
-    }
-    return counts;
-  };
   let depth = (): Record<string, number> => ({});
   let provisionerActive = (): number => 0;
-  // Read at scrape time from the conditions the reconciles wrote, so the gauge never drifts.
-  const signalProblems = (): Record<string, number> => {
-    const counts: Record<string, number> = { stale: 0, unavailable: 0 };
-    for (const tenant of store.list("TenantPlacement")) {
-      const conditions = (tenant.status as { conditions?: Array<{ type: string; status: string }> } | undefined)?.conditions ?? [];
-      for (const c of conditions) {
-        if (c.status !== "True") continue;
-        if (c.type === "SignalsStale") counts.stale = (counts.stale ?? 0) + 1;
-        if (c.type === "SignalsUnavailable") counts.unavailable = (counts.unavailable ?? 0) + 1;
-      }
-    }
-    return counts;
-  };
-  const metrics = createMetrics({ tenantsByTier, queueDepth: () => depth(), provisionerActive: () => provisionerActive(), signalProblems });
+  const metrics = createMetrics({ tenantsByTier: () => tenantsByTier(store), queueDepth: () => depth(), provisionerActive: () => provisionerActive(), signalProblems: () => signalProblems(store) });
   const servers = await startObservabilityServers({
     metricsPort: config.metricsPort,
     healthPort: config.healthPort,
@@ -224,65 +345,14 @@ export async function startOperator(config: OperatorConfig, log: Logger, options
 
   const collect = fullCollection();
   const idleCollector = collect ? createIdleCollector({ collect, quietMs: IDLE_COLLECT_AFTER_MS }) : undefined;
-  // One work queue per controller, as controller-runtime has: each its own workers, backoff and
-  // depth, so thousands of tenants polling for a seat never queue ahead of the pool that seats them.
-  // Controllers wake each other only by adding a key to the other's queue (ctx.enqueue).
-  const queues = Object.fromEntries(
-    CONTROLLERS.map((controller) => [
-      controller,
-      createWorkQueue({
-        concurrency: config.concurrency,
-        onResult: (_name, result, durationMs) => {
-          metrics.observeReconcile(controller, result, durationMs);
-          idleCollector?.activity();
-        },
-      }),
-    ]),
-  ) as Record<ControllerName, WorkQueue>;
-  const enqueue = (key: string, afterMs = 0): void => {
-    const target = splitKey(key);
-    if (!target) throw new Error(`no controller takes the key ${JSON.stringify(key)}`);
-    queues[target.controller].addAfter(target.name, afterMs);
-  };
+  const { queues, enqueue } = createQueues(config.concurrency, (controller, result, durationMs) => {
+    metrics.observeReconcile(controller, result, durationMs);
+    idleCollector?.activity();
+  });
   depth = () => Object.fromEntries(CONTROLLERS.map((controller) => [controller, queues[controller].depth()]));
-  const prometheus = createPrometheusSignals({
-    client: config.prometheusUrl
-      ? createPrometheusClient({
-          url: config.prometheusUrl,
-          timeoutMs: config.prometheusTimeoutMs,
-          ...(config.prometheusTokenSecret ? { bearerToken: () => readToken(resources, config.leaseNamespace, config.prometheusTokenSecret as string) } : {}),
-        })
-      : undefined,
-    store,
-    log,
-    enqueue: (tenantId) => queues.tenant.add(tenantId),
-  });
   const backend = options.backend;
-  const provisioner = createOperationRunner({
-    backend,
-    concurrency: config.provisionConcurrency,
-    timeoutMs: config.provisionTimeoutMs,
-    onSettled: (tenantId) => queues.tenant.add(tenantId),
-    log,
-    observe: (operation, outcome, durationMs) => {
-      metrics.provisionerOperations.inc({ operation, result: outcome === "succeeded" ? "success" : outcome });
-      metrics.provisionerDuration.observe({ operation }, durationMs / 1000);
-    },
-  });
+  const { ctx, prometheus, provisioner } = createControllerContext({ config, resources, store, log, metrics, backend, wakeTenant: (tenantId) => queues.tenant.add(tenantId), enqueue });
   provisionerActive = () => provisioner.active();
-  const ctx: ControllerContext = {
-    provisioner,
-    aws: { region: config.awsRegion, vpcId: config.awsVpcId, subnetIds: config.awsSubnetIds, clientCidrs: config.awsClientCidrs },
-    egress: config.egressAllow,
-    prometheus,
-    store,
-    resources,
-    log,
-    events: createEventRecorder({ resources, log, instance: config.identity }),
-    metrics: { move: (from, to, outcome) => metrics.moves.inc({ from, to, outcome }) },
-    now: () => new Date(),
-    enqueue: (key) => enqueue(key),
-  };
   store.onChange((kind, object) => {
     for (const wake of keysFor(kind, object, store)) enqueue(wake.key, wake.afterMs);
   });
@@ -290,31 +360,10 @@ export async function startOperator(config: OperatorConfig, log: Logger, options
   const informers = createInformerSet({ access, store, specs: INFORMERS, log, syncTimeoutMs: config.cacheSyncTimeoutMs });
   let resync: NodeJS.Timeout | undefined;
 
-  const reconcilers: Record<ControllerName, (context: ControllerContext, name: string) => Promise<ReconcileResult>> = {
-    tenant: reconcileTenant,
-    pool: reconcilePool,
-    policy: reconcilePolicy,
-  };
-
-  async function reconcile(controller: ControllerName, name: string): Promise<ReconcileResult> {
-    // Yield to the event loop first: reconciles that answer from the cache without I/O would
-    // otherwise chain as microtasks and starve timers, sockets and signal handlers.
-    await new Promise<void>((resolveTurn) => setImmediate(resolveTurn));
-    const child = log.child({ [controller]: name });
-    try {
-      const result = await reconcilers[controller]({ ...ctx, log: child }, name);
-      if (result.kind === "error") child.warn({ err: result.error.message, terminal: result.terminal ?? false }, "Reconcile failed");
-      return result;
-    } catch (error) {
-      child.warn({ err: error instanceof Error ? error.message : String(error) }, "Reconcile failed; retrying with backoff");
-      return { kind: "error", error: error instanceof Error ? error : new Error(String(error)) };
-    }
-  }
-
   async function begin(): Promise<void> {
     await informers.start();
     synced = true;
-    for (const controller of CONTROLLERS) queues[controller].run((name) => reconcile(controller, name));
+    for (const controller of CONTROLLERS) queues[controller].run((name) => reconcileKey(ctx, controller, name));
     prometheus.start();
     // Periodic resync: level-based reconciles make it a safety net, not a source of writes.
     resync = setInterval(() => {
@@ -353,31 +402,22 @@ export async function startOperator(config: OperatorConfig, log: Logger, options
   }
 
   if (config.leaderElect) {
-    // Before campaigning: loading the provisioner's SDK blocks the event loop for seconds, long
-    // enough for a fresh leader to miss its renew deadline and lose the Lease it just won.
-    await backend.prepare?.().catch((error: unknown) => log.warn({ err: String(error) }, "Could not load the provisioner ahead of time; it loads on first use"));
-    election = runLeaderElection(
-      // A client of its own: renewals must not queue behind the reconcilers' requests.
-      { client: createKubeClient(access), namespace: config.leaseNamespace, name: config.leaseName, identity: config.identity, leaseDurationMs: config.leaseDurationMs, renewDeadlineMs: config.renewDeadlineMs, retryPeriodMs: config.retryPeriodMs, log },
-      {
-        onStartedLeading: () => {
-          leading = true;
-          metrics.leader.set(1);
-          log.info({ identity: config.identity }, "Became the leader");
-          begin().catch(fail);
-        },
-        onStoppedLeading: () => {
-          leading = false;
-          metrics.leader.set(0);
-          log.warn({ identity: config.identity }, "Lost the leader lease; stopping");
-          void stop();
-        },
+    election = await campaign(config, access, log, backend, {
+      onStartedLeading: () => {
+        leading = true;
+        metrics.leader.set(1);
+        begin().catch(fail);
       },
-    );
+      onStoppedLeading: () => {
+        leading = false;
+        metrics.leader.set(0);
+        void stop();
+      },
+    });
   } else {
     metrics.leader.set(1);
     await begin().catch(fail);
   }
 
-  return { done, stop, failure: () => failure, client, metricsPort: servers.metricsPort, healthPort: servers.healthPort, tenantsByTier };
+  return { done, stop, failure: () => failure, client, metricsPort: servers.metricsPort, healthPort: servers.healthPort, tenantsByTier: () => tenantsByTier(store) };
 }
