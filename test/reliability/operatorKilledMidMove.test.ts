@@ -25,6 +25,7 @@ describe("the operator killed mid-move", () => {
       // kills much more often than this leave it no time to move anyone between them.
       killEveryMs: [3_000, 8_000],
       movesPerSecond: 6,
+      minMoves: 20,
       log: (line) => process.stderr.write(`${line}\n`),
     });
     process.stderr.write(`chaos (bounded): ${JSON.stringify({ ...report, violations: report.violations.length })}\n`);

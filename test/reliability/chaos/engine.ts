@@ -29,6 +29,12 @@ export interface ChaosOptions {
   movesPerSecond?: number;
   /** Time allowed after the last restart for every tenant to converge. */
   convergeTimeoutMs?: number;
+  /**
+   * Keep the faults going past durationMs (up to three times it) until at least this many moves
+   * were requested: on a slow or busy machine fewer tenants settle per second, and a run that
+   * moved almost no one would prove nothing however green it is.
+   */
+  minMoves?: number;
   operatorArgs?: string[];
   /** Delete the run's tenants, pool and policy afterwards (the tests share one control plane). */
   cleanup?: boolean;
@@ -91,10 +97,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   let lastStart = Date.now();
   const everyOperator: OperatorProcess[] = [operator];
   const checker = fleet.startChecker({ onViolation: shown });
-  const end = started + options.durationMs;
+  const planned = started + options.durationMs;
+  const latest = started + 3 * options.durationMs;
+  /** When the faults stop: at the planned end once enough moves were requested, at the latest end anyway. */
+  const over = (): boolean => Date.now() >= latest || (Date.now() >= planned && report.movesRequested >= (options.minMoves ?? 0));
 
   const mover = (async () => {
-    while (Date.now() < end) {
+    while (!over()) {
       await sleep(1000 / movesPerSecond);
       const snapshot = checker.latest();
       if (!snapshot) continue;
@@ -111,8 +120,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const killer = (async () => {
     for (;;) {
       // Never past the end of the run: the last kill must leave time to converge, not eat into it.
-      await sleep(Math.min(random.int(killMin, killMax), Math.max(0, end - Date.now())));
-      if (Date.now() >= end) return;
+      // Kills stop at the planned end; only the moves go on past it, if there were too few.
+      await sleep(Math.min(random.int(killMin, killMax), Math.max(0, planned - Date.now())));
+      if (Date.now() >= planned) return;
       await operator.kill();
       report.kills++;
       await sleep(random.int(downMin, downMax));
