@@ -47,5 +47,10 @@ export const tagLabelKey = (key: string): string => `${TAG_LABEL_PREFIX}${key}`;
  */
 export const OWNER_UID_ANNOTATION = "landlord.dev/owner-uid";
 export const FINALIZER = "landlord.dev/finalizer";
+/**
+ * The hash of what Landlord last applied to an object (controller/lastApplied.ts). Not a label:
+ * nothing selects on it, and the chart's admission policy reserves only landlord.dev/ labels.
+ */
+export const APPLIED_HASH_ANNOTATION = "landlord.dev/applied-hash";
 /** A person's approval of a move the policy holds for one (`promotion: Manual`): the tier approved. */
 export const APPROVE_ANNOTATION = "landlord.dev/approve-tier";

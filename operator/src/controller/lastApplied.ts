@@ -10,15 +10,12 @@
  */
 import { createHash } from "node:crypto";
 import { canonicalJson } from "../audit/chain.ts";
+import { APPLIED_HASH_ANNOTATION } from "../api/labels.ts";
 import type { KubeObject } from "../kube/client.ts";
 import type { Kind } from "../kube/resources.ts";
 import { isSubset, type QuantityField } from "../placement/compare.ts";
 
-/**
- * Not a label: nothing selects on it, and the chart's admission policy reserves only landlord.dev/
- * labels. Anyone who edits it causes one apply more, which writes it back.
- */
-export const APPLIED_HASH_ANNOTATION = "landlord.dev/applied-hash";
+// Anyone who edits the annotation causes one apply more, which writes it back.
 
 /** sha256 of the canonical JSON of the desired object (without the hash annotation itself), base64url. */
 export function appliedHash(desired: KubeObject): string {

@@ -1,4 +1,5 @@
 import { placementPolicySpec, type PlacementPolicyStatus } from "../api/v1alpha1/index.ts";
+import { ellipsize } from "../api/text.ts";
 import type { KubeObject } from "../kube/client.ts";
 import type { ReconcileResult } from "../kube/queue.ts";
 import { compact, mergeConditions, specIssues, type Condition, type ConditionInput } from "./conditions.ts";
@@ -52,7 +53,7 @@ export function policyStatus(o: {
     const first = affected[0];
     if (!first) continue;
     worst ??= type;
-    problems.push(`${affected.length} of ${followers.length} tenant(s) have ${what}, e.g. ${first.tenant}: ${clip(first.message)}`);
+    problems.push(`${affected.length} of ${followers.length} tenant(s) have ${what}, e.g. ${first.tenant}: ${ellipsize(first.message, MAX_EXAMPLE)}`);
   }
   const conditions: ConditionInput[] = o.invalid
     ? [
@@ -72,9 +73,6 @@ export function policyStatus(o: {
   });
 }
 
-function clip(text: string): string {
-  return text.length <= MAX_EXAMPLE ? text : `${text.slice(0, MAX_EXAMPLE - 1)}…`;
-}
 
 /**
  * Writes a PlacementPolicy's status: whether it is valid, how many tenants follow it, and the

@@ -1,4 +1,5 @@
 import { MAX_LISTED_UNSEATABLE, MAX_UNSEATABLE_REASON, type TenantPoolStatus } from "../api/v1alpha1/index.ts";
+import { ellipsize } from "../api/text.ts";
 import type { KubeObject } from "../kube/client.ts";
 import type { ControllerContext } from "./context.ts";
 
@@ -12,14 +13,11 @@ import type { ControllerContext } from "./context.ts";
 export function unseatableStatus(unplaceable: readonly { tenantId: string; reason: string }[]): Pick<TenantPoolStatus, "unseatable" | "unseatableTotal"> {
   if (unplaceable.length === 0) return {};
   return {
-    unseatable: unplaceable.slice(0, MAX_LISTED_UNSEATABLE).map(({ tenantId, reason }) => ({ tenantId, reason: truncate(reason, MAX_UNSEATABLE_REASON) })),
+    unseatable: unplaceable.slice(0, MAX_LISTED_UNSEATABLE).map(({ tenantId, reason }) => ({ tenantId, reason: ellipsize(reason, MAX_UNSEATABLE_REASON) })),
     unseatableTotal: unplaceable.length,
   };
 }
 
-function truncate(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
-}
 
 /**
  * Why `poolName` could not seat `tenantId`, as the pool's status says; undefined when it does not

@@ -1,3 +1,4 @@
+import { ellipsize } from "../api/text.ts";
 import { ProvisionError } from "./port.ts";
 
 /**
@@ -51,9 +52,6 @@ export function cliMessage(stdout: string, stderr: string): string {
   return tail.length > 0 ? tail.join("; ") : "the Pulumi CLI failed without saying why";
 }
 
-function truncate(text: string): string {
-  return text.length > MESSAGE_LIMIT ? `${text.slice(0, MESSAGE_LIMIT - 1)}…` : text;
-}
 
 /** The abort reason when the signal fired: the runner's own ProvisionError (Timeout or Cancelled), else Cancelled. */
 export function abortError(signal: AbortSignal, what: string): ProvisionError {
@@ -82,7 +80,7 @@ export function classifyPulumiError(error: unknown, options: { what: string; sig
       result && (typeof result.stdout === "string" || typeof result.stderr === "string")
         ? cliMessage(String(result.stdout ?? ""), String(result.stderr ?? ""))
         : error.message;
-    return new ProvisionError("ProgramError", truncate(`${what} failed: ${redact(text, secrets)}`), result ? undefined : { cause: error });
+    return new ProvisionError("ProgramError", ellipsize(`${what} failed: ${redact(text, secrets)}`, MESSAGE_LIMIT), result ? undefined : { cause: error });
   }
-  return new ProvisionError("ProgramError", truncate(`${what} failed: ${redact(String(error), secrets)}`));
+  return new ProvisionError("ProgramError", ellipsize(`${what} failed: ${redact(String(error), secrets)}`, MESSAGE_LIMIT));
 }

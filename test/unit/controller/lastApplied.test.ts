@@ -5,7 +5,8 @@ import type { Resources } from "../../../operator/src/kube/resources.ts";
 import { ObjectStore } from "../../../operator/src/kube/store.ts";
 import { namespaceTierObjects } from "../../../operator/src/controller/children.ts";
 import { applyIfChanged, type ControllerContext } from "../../../operator/src/controller/context.ts";
-import { APPLIED_HASH_ANNOTATION, alreadyApplied, appliedHash, withAppliedHash } from "../../../operator/src/controller/lastApplied.ts";
+import { APPLIED_HASH_ANNOTATION } from "../../../operator/src/api/labels.ts";
+import { alreadyApplied, appliedHash, withAppliedHash } from "../../../operator/src/controller/lastApplied.ts";
 
 /**
  * The API server's side of an apply, as far as these tests need it: the applied object comes back
