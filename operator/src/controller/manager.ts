@@ -13,6 +13,7 @@ import { createPrometheusSignals } from "../policy/prometheusSignals.ts";
 import type { StackBackend } from "../provision/port.ts";
 import { createOperationRunner } from "../provision/runner.ts";
 import { ObjectStore } from "../kube/store.ts";
+import { createWakeSpacer, type Spacing } from "../kube/wakeSpacing.ts";
 import { createMetrics } from "../metrics/metrics.ts";
 import { startObservabilityServers } from "../metrics/server.ts";
 import { CONTROLLERS, policyKey, poolKey, splitKey, tenantKey, type ControllerContext, type ControllerName } from "./context.ts";
@@ -54,15 +55,21 @@ const INFORMERS: InformerSpec[] = [
 const IDLE_COLLECT_AFTER_MS = 10_000;
 
 /**
- * How long a policy's status waits after a change to a tenant before it is recomputed: a burst of
- * 5,000 new tenants (or their status writes) is then a few policy reconciles, not 5,000.
+ * Pools and policies are woken by every tenant that changes: spaced, a burst of 5,000 arrivals
+ * is a few dozen pool passes (each seating a batch, rewriting its registry and quota once) and a
+ * few policy status writes, not 5,000 of each. A pool runs at once when it has not run lately
+ * (a lone arrival is seated without delay); a policy's tenant count waits, as it is only a count.
+ * Tenants are never spaced: each wake of a tenant is its own change.
  */
-const POLICY_SETTLE_MS = 2_000;
+export const WAKE_SPACING: Partial<Record<ControllerName, Spacing>> = {
+  pool: { firstMs: 0, everyMs: 500 },
+  policy: { firstMs: 2_000, everyMs: 10_000 },
+};
 
-/** A key to wake, and how long it may wait so that a burst of changes wakes it once. */
+/** A key to wake; `now` skips the spacing above (a policy whose spec changed). */
 export interface Wake {
   key: string;
-  afterMs?: number;
+  now?: true;
 }
 
 /** The keys a change to `object` should wake: informer handlers only ever enqueue keys. */
@@ -73,7 +80,7 @@ export function keysFor(kind: Kind, object: KubeObject, store: ObjectStore): Wak
       // deleted) leaves the count of the one it followed before, which the new object cannot name.
       return [
         { key: tenantKey(object.metadata.name) },
-        ...store.list("PlacementPolicy").map((p) => ({ key: policyKey(p.metadata.name), afterMs: POLICY_SETTLE_MS })),
+        ...store.list("PlacementPolicy").map((p) => ({ key: policyKey(p.metadata.name) })),
       ];
     case "TenantPool":
       return [{ key: poolKey(object.metadata.name) }];
@@ -84,7 +91,7 @@ export function keysFor(kind: Kind, object: KubeObject, store: ObjectStore): Wak
       const observed = (object.status as { observedGeneration?: number } | undefined)?.observedGeneration;
       const specChanged = object.metadata.generation === undefined || observed !== object.metadata.generation;
       return [
-        { key: policyKey(object.metadata.name) },
+        specChanged ? { key: policyKey(object.metadata.name), now: true } : { key: policyKey(object.metadata.name) },
         ...(specChanged
           ? store
               .list<KubeObject & { spec?: { policyRef?: string } }>("TenantPlacement")
@@ -196,14 +203,16 @@ type Queues = Record<ControllerName, WorkQueue>;
  * depth, so thousands of tenants polling for a seat never queue ahead of the pool that seats them.
  * Controllers wake each other only by adding a key to the other's queue (`enqueue`).
  */
-function createQueues(concurrency: number, onResult: (controller: ControllerName, result: ReconcileResult, durationMs: number) => void): { queues: Queues; enqueue: (key: string, afterMs?: number) => void } {
+function createQueues(concurrency: number, onResult: (controller: ControllerName, result: ReconcileResult, durationMs: number) => void): { queues: Queues; enqueue: (wake: Wake) => void } {
   const queues = Object.fromEntries(
     CONTROLLERS.map((controller) => [controller, createWorkQueue({ concurrency, onResult: (_name, result, durationMs) => onResult(controller, result, durationMs) })]),
   ) as Queues;
-  const enqueue = (key: string, afterMs = 0): void => {
-    const target = splitKey(key);
-    if (!target) throw new Error(`no controller takes the key ${JSON.stringify(key)}`);
-    queues[target.controller].addAfter(target.name, afterMs);
+  const spaced = createWakeSpacer();
+  const enqueue = (wake: Wake): void => {
+    const target = splitKey(wake.key);
+    if (!target) throw new Error(`no controller takes the key ${JSON.stringify(wake.key)}`);
+    const spacing = wake.now ? undefined : WAKE_SPACING[target.controller];
+    queues[target.controller].addAfter(target.name, spacing ? spaced(wake.key, spacing) : 0);
   };
   return { queues, enqueue };
 }
@@ -255,7 +264,7 @@ function createControllerContext(o: {
   metrics: ReturnType<typeof createMetrics>;
   backend: StackBackend;
   wakeTenant: (tenantId: string) => void;
-  enqueue: (key: string) => void;
+  enqueue: (wake: Wake) => void;
 }): { ctx: ControllerContext; prometheus: ReturnType<typeof createPrometheusSignals>; provisioner: ReturnType<typeof createOperationRunner> } {
   const { config, resources, store, log, metrics } = o;
   const prometheus = prometheusSignals(config, resources, store, log, o.wakeTenant);
@@ -281,7 +290,7 @@ function createControllerContext(o: {
     events: createEventRecorder({ resources, log, instance: config.identity }),
     metrics: { move: (from, to, outcome) => metrics.moves.inc({ from, to, outcome }) },
     now: () => new Date(),
-    enqueue: (key) => o.enqueue(key),
+    enqueue: (key) => o.enqueue({ key }),
   };
   return { ctx, prometheus, provisioner };
 }
@@ -354,7 +363,7 @@ export async function startOperator(config: OperatorConfig, log: Logger, options
   const { ctx, prometheus, provisioner } = createControllerContext({ config, resources, store, log, metrics, backend, wakeTenant: (tenantId) => queues.tenant.add(tenantId), enqueue });
   provisionerActive = () => provisioner.active();
   store.onChange((kind, object) => {
-    for (const wake of keysFor(kind, object, store)) enqueue(wake.key, wake.afterMs);
+    for (const wake of keysFor(kind, object, store)) enqueue(wake);
   });
 
   const informers = createInformerSet({ access, store, specs: INFORMERS, log, syncTimeoutMs: config.cacheSyncTimeoutMs });

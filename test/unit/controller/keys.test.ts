@@ -15,7 +15,7 @@ describe("keys and the controller queues they go to", () => {
     expect(splitKey("acme")).toBeUndefined();
   });
 
-  it("wakes a tenant now and every policy after a settling delay when a tenant changes", () => {
+  it("wakes a tenant and, spaced, every policy when a tenant changes", () => {
     const store = new ObjectStore();
     store.upsert("PlacementPolicy", object("PlacementPolicy", "default", "1"));
     store.upsert("PlacementPolicy", object("PlacementPolicy", "premium", "2"));
@@ -23,7 +23,8 @@ describe("keys and the controller queues they go to", () => {
     expect(wakes[0]).toEqual({ key: "tenant/acme" });
     // Both policies: the tenant may just have left the one it no longer names.
     expect(wakes.slice(1).map((w) => w.key).sort()).toEqual(["policy/default", "policy/premium"]);
-    for (const wake of wakes.slice(1)) expect(wake.afterMs).toBeGreaterThan(0);
+    // Spaced, as the policy's count is: only a changed policy spec skips the spacing.
+    for (const wake of wakes.slice(1)) expect(wake.now).toBeUndefined();
   });
 
   it("wakes a policy and the tenants following it when the policy changes", () => {
@@ -31,7 +32,7 @@ describe("keys and the controller queues they go to", () => {
     store.upsert("TenantPlacement", object("TenantPlacement", "a", "1", { spec: {} }));
     store.upsert("TenantPlacement", object("TenantPlacement", "b", "2", { spec: { policyRef: "premium" } }));
     const wakes = keysFor("PlacementPolicy", object("PlacementPolicy", "default", "3"), store);
-    expect(wakes).toEqual([{ key: "policy/default" }, { key: "tenant/a" }]);
+    expect(wakes).toEqual([{ key: "policy/default", now: true }, { key: "tenant/a" }]);
   });
 
   it("wakes only the policy when its own status was written (its spec unchanged), not every tenant following it", () => {
@@ -41,8 +42,8 @@ describe("keys and the controller queues they go to", () => {
       ({ ...object("PlacementPolicy", "default", "3"), metadata: { name: "default", resourceVersion: "3", generation }, ...(observedGeneration ? { status: { observedGeneration } } : {}) });
     expect(keysFor("PlacementPolicy", policy(2, 2), store)).toEqual([{ key: "policy/default" }]);
     // A new spec (generation ahead of what the status observed), or a policy never reconciled yet.
-    expect(keysFor("PlacementPolicy", policy(3, 2), store)).toEqual([{ key: "policy/default" }, { key: "tenant/a" }]);
-    expect(keysFor("PlacementPolicy", policy(1), store)).toEqual([{ key: "policy/default" }, { key: "tenant/a" }]);
+    expect(keysFor("PlacementPolicy", policy(3, 2), store)).toEqual([{ key: "policy/default", now: true }, { key: "tenant/a" }]);
+    expect(keysFor("PlacementPolicy", policy(1), store)).toEqual([{ key: "policy/default", now: true }, { key: "tenant/a" }]);
   });
 
   it("wakes the pool, or the tenant, a labelled child belongs to", () => {
