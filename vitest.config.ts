@@ -1,5 +1,9 @@
 import { defineConfig } from "vitest/config";
 
+// Every cache the tests create, in process or in an operator they spawn, freezes what it holds: a
+// reconcile that changes a cached object in place throws where it does it (see kube/store.ts).
+process.env.LANDLORD_FREEZE_CACHE ??= "1";
+
 export default defineConfig({
   test: {
     reporters: ["default", "./test/summaryReporter.ts"],

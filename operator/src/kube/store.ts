@@ -75,6 +75,22 @@ export interface StoreOptions {
   tombstoneTtlMs?: number;
   /** Kinds whose versions are ordered as integers (ORDERED_VERSION_KINDS by default). */
   orderedKinds?: ReadonlySet<Kind>;
+  /**
+   * Deep-freeze every object cached, so that changing one in place throws where it happens. The
+   * type system stops assignments to a Cached object's properties but not a push into one of its
+   * arrays (zod's inferred types, which the pure modules take, are mutable). On under `npm test`
+   * (LANDLORD_FREEZE_CACHE=1, set in vitest.config.ts), off in production and the bench: freezing
+   * costs a walk of every object.
+   */
+  freeze?: boolean;
+}
+
+/** Freezes `value` and everything reachable from it; what is frozen already is not walked again. */
+export function deepFreeze<T>(value: T): T {
+  if (value === null || typeof value !== "object" || Object.isFrozen(value)) return value;
+  Object.freeze(value);
+  for (const child of Object.values(value)) deepFreeze(child);
+  return value;
 }
 
 /**
@@ -117,11 +133,13 @@ export class ObjectStore {
   private readonly clock: Pick<Clock, "now">;
   private readonly tombstoneTtlMs: number;
   private readonly orderedKinds: ReadonlySet<Kind>;
+  private readonly freeze: boolean;
 
   constructor(options: StoreOptions = {}) {
     this.clock = options.clock ?? systemClock;
     this.tombstoneTtlMs = options.tombstoneTtlMs ?? TOMBSTONE_TTL_MS;
     this.orderedKinds = options.orderedKinds ?? ORDERED_VERSION_KINDS;
+    this.freeze = options.freeze ?? process.env.LANDLORD_FREEZE_CACHE === "1";
   }
 
   onChange(listener: ChangeListener): void {
@@ -161,6 +179,7 @@ export class ObjectStore {
     // A copy of the metadata: the caller may still hold the object it passed (a write's answer).
     const object = used === "unchanged" ? stored : { ...stored, metadata: { ...stored.metadata, managedFields: used } };
     if (used === undefined) delete object.metadata.managedFields;
+    if (this.freeze) deepFreeze(object);
     const key = keyOf(object);
     const byKind = this.objects.get(kind) ?? new Map<string, KubeObject>();
     this.objects.set(kind, byKind);

@@ -138,3 +138,24 @@ describe("cached objects are read-only", () => {
     expect(store.get("Job", "m1", "tenant-acme")?.metadata.labels).not.toHaveProperty("extra");
   });
 });
+
+describe("the store's cached objects", () => {
+  it("are frozen under npm test, so a change in place throws where it is made", () => {
+    expect(process.env.LANDLORD_FREEZE_CACHE).toBe("1");
+    const store = new ObjectStore();
+    store.upsert("TenantPlacement", { apiVersion: "landlord.dev/v1alpha1", kind: "TenantPlacement", metadata: { name: "acme", resourceVersion: "1", finalizers: ["a"] }, spec: { tags: { team: "x" } } });
+    const cached = store.get<KubeObject & { spec: { tags: Record<string, string> } }>("TenantPlacement", "acme");
+    // What the types cannot stop: a push into an array, a write through a cast.
+    expect(() => (cached?.metadata.finalizers as string[]).push("b")).toThrow(TypeError);
+    expect(() => {
+      (cached?.spec.tags as Record<string, string>).team = "y";
+    }).toThrow(TypeError);
+    expect(store.get("TenantPlacement", "acme")?.metadata.finalizers).toEqual(["a"]);
+  });
+
+  it("are left as they are when freezing is off (production and the bench)", () => {
+    const store = new ObjectStore({ freeze: false });
+    store.upsert("Namespace", { apiVersion: "v1", kind: "Namespace", metadata: { name: "n", resourceVersion: "1" } });
+    expect(Object.isFrozen(store.get("Namespace", "n"))).toBe(false);
+  });
+});
