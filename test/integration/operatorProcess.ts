@@ -49,7 +49,8 @@ export async function startOperatorProcess(extraArgs: string[] = [], env: NodeJS
   delete inherited.LANDLORD_KUBECONFIG;
   const child = spawn(
     process.execPath,
-    [landlordBin, "operator", "--kubeconfig", operator.kubeconfig, "--metrics-port", String(metricsPort), "--health-port", String(healthPort), "--bind-address", "127.0.0.1", ...extraArgs],
+    // --expose-gc as the image's entrypoint and bin/landlord.mjs's shebang: the operator as it runs.
+    ["--expose-gc", landlordBin, "operator", "--kubeconfig", operator.kubeconfig, "--metrics-port", String(metricsPort), "--health-port", String(healthPort), "--bind-address", "127.0.0.1", ...extraArgs],
     { env: { ...inherited, POD_NAMESPACE: operator.namespace, ...env }, stdio: ["ignore", "pipe", "pipe"] },
   );
   let output = "";
