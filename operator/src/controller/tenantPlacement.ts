@@ -11,7 +11,7 @@ import type { ReconcileResult } from "../kube/queue.ts";
 import { AUDIT_ANNOTATIONS } from "../audit/annotations.ts";
 import { connectionConfigMap, CHILD_NAMES, DEFAULT_NAMESPACE_QUOTA, namespaceTierObjects } from "./children.ts";
 import { compact, mergeConditions, specIssues, type ConditionInput } from "./conditions.ts";
-import { applyIfChanged, applyStatus, ForeignObjectError, isManaged, poolKey, setFinalizer, tenantKey, type ControllerContext } from "./context.ts";
+import { applyIfChanged, applyStatus, ForeignObjectError, isManaged, poolKey, setFinalizer, type ControllerContext } from "./context.ts";
 import { decide, type PlacementChoice } from "./decideTier.ts";
 import { finishDecision, headOf, markStep, type DecisionObject } from "./decisions.ts";
 import { APPROVE_ANNOTATION, FINALIZER } from "../api/labels.ts";
@@ -113,10 +113,10 @@ export async function reconcileTenant(ctx: ControllerContext, tenantId: string):
   if (decided.kind === "recorded") {
     // The record first, the work in a pass of its own: when many tenants cross a threshold at once,
     // every decision then lands before any tenant's children and stacks are written, instead of
-    // the last decision waiting for all the other moves' writes (the key comes back behind keys
-    // already queued, in the same lane).
-    ctx.enqueue(tenantKey(tenantId));
-    return { kind: "done" };
+    // the last decision waiting for all the other moves' writes. The second pass goes in the back
+    // lane, so that tenants whose signals arrive a moment later are decided before it too (in the
+    // same lane, the 100 moves' second passes held the workers while the last decisions waited).
+    return { kind: "requeue" };
   }
   const previous = tenant.status ?? {};
   const move: Move = {

@@ -4,6 +4,11 @@ import { systemClock, type Clock, type TimerHandle } from "./clock.ts";
 export type ReconcileResult =
   | { kind: "done" }
   | { kind: "requeueAfter"; ms: number }
+  /**
+   * Again, but behind every key already queued (the back lane): a first pass that recorded what
+   * must be recorded quickly and leaves the slow work to a second.
+   */
+  | { kind: "requeue" }
   /** Non-terminal errors retry with per-key exponential backoff; terminal ones do not retry. */
   | { kind: "error"; error: Error; terminal?: boolean };
 
@@ -174,6 +179,7 @@ export function createWorkQueue(options: WorkQueueOptions): WorkQueue {
     // A success, a requested revisit or a terminal error all end a run of transient failures.
     failureCounts.delete(key);
     if (result.kind === "requeueAfter") addAfter(key, result.ms);
+    else if (result.kind === "requeue") enqueue(key, "later");
   }
 
   function isIdle(soonMs: number): boolean {

@@ -34,7 +34,8 @@ export interface Metrics {
 }
 
 export const reconcileOutcome = (result: ReconcileResult): ReconcileOutcome =>
-  result.kind === "done" ? "success" : result.kind === "requeueAfter" ? "requeue_after" : result.terminal ? "terminal_error" : "error";
+  // A requeue is a pass that succeeded and has more to do at once: a success, not a wait.
+  result.kind === "done" || result.kind === "requeue" ? "success" : result.kind === "requeueAfter" ? "requeue_after" : result.terminal ? "terminal_error" : "error";
 
 export function createMetrics(options: MetricsOptions = {}): Metrics {
   const registry = new Registry();

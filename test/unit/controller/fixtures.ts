@@ -66,7 +66,7 @@ export function reconcileKey(cluster: MemoryCluster, key: string): Promise<Recon
 }
 
 /**
- * Plays the work queue: reconciles `first`, then whatever the reconciles enqueued, until nothing is
+ * Plays the work queue: reconciles `first`, then whatever the reconciles enqueued or requeued, until nothing is
  * left (bounded, so a reconcile that keeps waking itself fails the test instead of hanging it).
  */
 export async function converge(cluster: MemoryCluster, first: string[], rounds = 20): Promise<void> {
@@ -74,8 +74,9 @@ export async function converge(cluster: MemoryCluster, first: string[], rounds =
   for (let i = 0; i < rounds && queue.length > 0; i++) {
     const key = queue.shift() as string;
     cluster.enqueued.length = 0;
-    await reconcileKey(cluster, key);
-    for (const next of cluster.enqueued) if (!queue.includes(next)) queue.push(next);
+    const result = await reconcileKey(cluster, key);
+    // A requeue comes back behind what is queued, as the work queue's back lane does.
+    for (const next of [...cluster.enqueued, ...(result.kind === "requeue" ? [key] : [])]) if (!queue.includes(next)) queue.push(next);
   }
   cluster.enqueued.length = 0;
   if (queue.length > 0) throw new Error(`still queued after ${rounds} reconciles: ${queue.join(", ")}`);

@@ -34,9 +34,9 @@ describe("reconcileTenant", () => {
     cluster.put(validTenant("acme"));
 
     // decide: the first placement is recorded in a pass of its own, and the tenant comes back.
-    expect(await reconcileTenant(cluster.ctx, "acme")).toEqual({ kind: "done" });
+    expect(await reconcileTenant(cluster.ctx, "acme")).toEqual({ kind: "requeue" });
     expect(decisions(cluster).map((d) => [d.spec.from, d.spec.to])).toEqual([[undefined, "pooled"]]);
-    expect(cluster.enqueued).toEqual(["tenant/acme"]);
+    expect(cluster.enqueued).toEqual([]);
     expect(cluster.store.get("TenantPlacement", "acme")?.metadata.finalizers).toEqual([FINALIZER]);
 
     // ensure target: no seat yet, so the pool is asked; the tenant waits, Pending.

@@ -263,6 +263,22 @@ describe("work queue", () => {
     expect(calls.map((c) => c.key)).toEqual(["a", "a", "poll"]);
   });
 
+  it("runs a requeued key again at once, but behind every key already queued and any added meanwhile", async () => {
+    const { queue, calls, open } = manualQueue();
+    queue.add("decide-a");
+    queue.add("decide-b");
+    open()[0]?.finish({ kind: "requeue" });
+    await settle();
+    // A key woken while decide-b runs still goes before decide-a's second pass.
+    queue.add("decide-c");
+    for (let i = 0; i < 4; i++) {
+      open()[0]?.finish();
+      await settle();
+    }
+    expect(calls.map((c) => c.key)).toEqual(["decide-a", "decide-b", "decide-c", "decide-a"]);
+    expect(queue.depth()).toBe(0);
+  });
+
   it("adds at once for a zero or negative delay", async () => {
     const { queue, clock, times } = scriptedQueue(() => ({ kind: "done" }));
     queue.addAfter("a", 0);
