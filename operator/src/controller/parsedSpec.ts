@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import type { KubeObject } from "../kube/client.ts";
+import { deepFreeze, FREEZE_CACHED } from "../kube/store.ts";
 
 const caches = new WeakMap<z.ZodType, WeakMap<KubeObject, unknown>>();
 
@@ -16,7 +17,8 @@ export function parsedSpec<S extends z.ZodType>(schema: S, object: KubeObject): 
   }
   if (cache.has(object)) return cache.get(object) as z.output<S> | undefined;
   const parsed = schema.safeParse(object.spec);
-  const value = parsed.success ? parsed.data : undefined;
+  // Shared by every reconcile that reads this version, like the cached object: frozen with it.
+  const value = parsed.success ? (FREEZE_CACHED ? deepFreeze(parsed.data) : parsed.data) : undefined;
   cache.set(object, value);
   return value;
 }

@@ -116,6 +116,8 @@ export async function reconcileTenant(ctx: ControllerContext, tenantId: string):
     // the last decision waiting for all the other moves' writes. The second pass goes in the back
     // lane, so that tenants whose signals arrive a moment later are decided before it too (in the
     // same lane, the 100 moves' second passes held the workers while the last decisions waited).
+    // A new tenant's first pass also writes its finalizer, which wakes it in the front lane: only
+    // moves of tenants already placed go to the back.
     return { kind: "requeue" };
   }
   const previous = tenant.status ?? {};

@@ -85,6 +85,9 @@ export interface StoreOptions {
   freeze?: boolean;
 }
 
+/** Whether caches freeze what they hold by default (see StoreOptions.freeze). */
+export const FREEZE_CACHED = process.env.LANDLORD_FREEZE_CACHE === "1";
+
 /** Freezes `value` and everything reachable from it; what is frozen already is not walked again. */
 export function deepFreeze<T>(value: T): T {
   if (value === null || typeof value !== "object" || Object.isFrozen(value)) return value;
@@ -139,7 +142,7 @@ export class ObjectStore {
     this.clock = options.clock ?? systemClock;
     this.tombstoneTtlMs = options.tombstoneTtlMs ?? TOMBSTONE_TTL_MS;
     this.orderedKinds = options.orderedKinds ?? ORDERED_VERSION_KINDS;
-    this.freeze = options.freeze ?? process.env.LANDLORD_FREEZE_CACHE === "1";
+    this.freeze = options.freeze ?? FREEZE_CACHED;
   }
 
   onChange(listener: ChangeListener): void {
@@ -179,7 +182,6 @@ export class ObjectStore {
     // A copy of the metadata: the caller may still hold the object it passed (a write's answer).
     const object = used === "unchanged" ? stored : { ...stored, metadata: { ...stored.metadata, managedFields: used } };
     if (used === undefined) delete object.metadata.managedFields;
-    if (this.freeze) deepFreeze(object);
     const key = keyOf(object);
     const byKind = this.objects.get(kind) ?? new Map<string, KubeObject>();
     this.objects.set(kind, byKind);
@@ -193,7 +195,7 @@ export class ObjectStore {
         // The same version again: the watch event of the operator's own write, whose answer the
         // overlay already holds. Nothing changed, so nobody is woken (each write used to wake its
         // object's reconciler once more, for nothing). The informer's copy is kept in its place.
-        byKind.set(key, object);
+        byKind.set(key, this.freeze ? deepFreeze(object) : object);
         return;
       }
     }
@@ -201,7 +203,8 @@ export class ObjectStore {
     if (tombstone !== undefined && notNewer(ordered, tombstone.version, version)) return;
     this.tombstones.delete(`${kind}|${key}`);
     if (current) this.unindex(kind, key, current);
-    byKind.set(key, object);
+    // Frozen only once accepted: a copy the store turns down stays its caller's to change.
+    byKind.set(key, this.freeze ? deepFreeze(object) : object);
     this.index(kind, key, object);
     for (const listener of this.listeners) listener(kind, object, "upsert");
   }

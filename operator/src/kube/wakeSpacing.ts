@@ -1,4 +1,10 @@
-import { systemClock, type Clock } from "./clock.ts";
+import type { Clock } from "./clock.ts";
+
+/**
+ * Monotonic: a wall clock stepped back (NTP, a resumed VM) would leave a due time far ahead, and
+ * every wake until then would wait out the step.
+ */
+const monotonic: Pick<Clock, "now"> = { now: () => performance.now() };
 
 /** How a key that is woken in bursts is spaced out. */
 export interface Spacing {
@@ -17,7 +23,7 @@ export interface Spacing {
  * that run, a later one schedules the next no sooner than `everyMs` after the last. The map holds
  * one number per key ever spaced; only pools and policies are, and they are few.
  */
-export function createWakeSpacer(clock: Clock = systemClock): (key: string, spacing: Spacing) => number {
+export function createWakeSpacer(clock: Pick<Clock, "now"> = monotonic): (key: string, spacing: Spacing) => number {
   const nextRun = new Map<string, number>();
   return (key, spacing) => {
     const now = clock.now();

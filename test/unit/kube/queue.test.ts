@@ -279,6 +279,29 @@ describe("work queue", () => {
     expect(queue.depth()).toBe(0);
   });
 
+  it("puts a requeued key behind polls already due in the back lane, and in front again when it is woken now", async () => {
+    const { queue, clock, calls, open } = manualQueue();
+    queue.add("busy");
+    queue.addAfter("poll", 10);
+    await clock.advanceAsync(10);
+    queue.add("decide-a");
+    open()[0]?.finish();
+    await settle();
+    open()[0]?.finish({ kind: "requeue" });
+    await settle();
+    expect(calls.map((c) => c.key)).toEqual(["busy", "decide-a", "poll"]);
+    // Woken by a change while it waits in the back lane: it moves to the front, once.
+    queue.addAfter("poll-2", 5);
+    await clock.advanceAsync(5);
+    queue.add("decide-a");
+    for (let i = 0; i < 3; i++) {
+      open()[0]?.finish();
+      await settle();
+    }
+    expect(calls.map((c) => c.key)).toEqual(["busy", "decide-a", "poll", "decide-a", "poll-2"]);
+    expect(queue.depth()).toBe(0);
+  });
+
   it("adds at once for a zero or negative delay", async () => {
     const { queue, clock, times } = scriptedQueue(() => ({ kind: "done" }));
     queue.addAfter("a", 0);
