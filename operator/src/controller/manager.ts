@@ -60,8 +60,8 @@ const IDLE_COLLECT_AFTER_MS = 10_000;
  * few policy status writes, not 5,000 of each. A pool runs at once when it has not run lately
  * (a lone arrival is seated without delay); a policy's tenant count waits, as it is only a count.
  * Tenants are never spaced: each wake of a tenant is its own change. Measured at 5,000 tenants
- * (`npm run bench`): a pool pass then takes about 250 ms of the one event loop, so run every
- * 500 ms it held up the moves of 100 tenants; once a second, 29 shard registry applies instead of 41.
+ * (`npm run bench`): a pool pass then takes about 250 ms, its writes included, so run every 500 ms
+ * it was busy half the time while 100 tenants moved; once a second, 29 registry applies instead of 41.
  */
 export const WAKE_SPACING: Partial<Record<ControllerName, Spacing>> = {
   pool: { firstMs: 0, everyMs: 1_000 },
