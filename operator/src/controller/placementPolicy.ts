@@ -73,7 +73,6 @@ export function policyStatus(o: {
   });
 }
 
-
 /**
  * Writes a PlacementPolicy's status: whether it is valid, how many tenants follow it, and the
  * signal problems they report. Only when that changed (applyStatus compares), so an unchanged

@@ -18,7 +18,6 @@ export function unseatableStatus(unplaceable: readonly { tenantId: string; reaso
   };
 }
 
-
 /**
  * Why `poolName` could not seat `tenantId`, as the pool's status says; undefined when it does not
  * say so. A tenant beyond the listed ones learns only that the pool has more unseatable tenants than

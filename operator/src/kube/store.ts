@@ -145,6 +145,11 @@ export class ObjectStore {
     this.freeze = options.freeze ?? FREEZE_CACHED;
   }
 
+  /** `object` as the store keeps it: frozen only once accepted, so a copy it turns down stays its caller's to change. */
+  private kept(object: KubeObject): KubeObject {
+    return this.freeze ? deepFreeze(object) : object;
+  }
+
   onChange(listener: ChangeListener): void {
     this.listeners.push(listener);
   }
@@ -195,7 +200,7 @@ export class ObjectStore {
         // The same version again: the watch event of the operator's own write, whose answer the
         // overlay already holds. Nothing changed, so nobody is woken (each write used to wake its
         // object's reconciler once more, for nothing). The informer's copy is kept in its place.
-        byKind.set(key, this.freeze ? deepFreeze(object) : object);
+        byKind.set(key, this.kept(object));
         return;
       }
     }
@@ -203,8 +208,7 @@ export class ObjectStore {
     if (tombstone !== undefined && notNewer(ordered, tombstone.version, version)) return;
     this.tombstones.delete(`${kind}|${key}`);
     if (current) this.unindex(kind, key, current);
-    // Frozen only once accepted: a copy the store turns down stays its caller's to change.
-    byKind.set(key, this.freeze ? deepFreeze(object) : object);
+    byKind.set(key, this.kept(object));
     this.index(kind, key, object);
     for (const listener of this.listeners) listener(kind, object, "upsert");
   }
